@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright (C) 2026 The dockerfleet Authors
+
+SHELL      := /bin/bash
+GO         ?= go
+NAME       := dockerfleet
+OUTPUT     := lib$(NAME).so
+# Where `make install` puts the library; Falco's default plugin directory.
+DESTDIR    ?= /usr/share/falco/plugins
+# Go packages (the c-shared main is built separately).
+PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/...
+# Fuzz targets run by `make test` for a short smoke and by `make fuzz` longer.
+FUZZTIME   ?= 10s
+FUZZ_TARGETS := ./hosts:FuzzParse ./extract/payload:FuzzBuild ./extract/payload:FuzzParse ./plugin:FuzzParseConfig
+
+.PHONY: all build install test unit integration fuzz fuzz-smoke vet bench soak run readme clean
+
+all: build
+
+build: $(OUTPUT)
+
+# The .so is rebuilt whenever a Go file or go.mod changes.
+$(OUTPUT): go.mod go.sum $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null) plugin/config.schema.json
+	$(GO) build -trimpath -buildmode=c-shared -o $@ ./plugin/libdockerfleet
+	@rm -f lib$(NAME).h
+
+install: $(OUTPUT)
+	install -d $(DESTDIR)
+	install -m 0644 $(OUTPUT) $(DESTDIR)/$(OUTPUT)
+
+# One command runs every test: vet, unit tests under the race detector,
+# integration tests with real dockerd instances through the plugin's C ABI,
+# and a short fuzzing smoke of each parser of untrusted input.
+test: vet unit integration fuzz-smoke
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+# The integration tests load the built .so; DOCKERFLEET_SO tells them where.
+integration: $(OUTPUT)
+	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -race -count=1 -tags integration -timeout 20m ./plugin/integration/...
+
+fuzz-smoke:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZTIME=5m
+
+# Benchmarks through the C ABI and of the packages; figures go in README.md.
+bench: $(OUTPUT)
+	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./plugin/bench/... ./extract/... ./stream/...
+
+# A fleet with random faults for minutes; prints delivered, duplicated,
+# lost-and-reported and lost-unreported counts.
+soak:
+	$(GO) test -run '^TestSoak$$' -tags soak -count=1 -timeout 60m -v ./stream/
+
+# Build the plugin and show the events of the local daemon as they arrive:
+# through Falco when it is installed, else through dockerfleet-tail, a small
+# host of this project that loads the same .so. Installs and starts a local
+# dockerd first when there is none (needs root).
+run: $(OUTPUT)
+	@./examples/run-local.sh $(CURDIR)/$(OUTPUT)
+
+# Regenerate the fields table of README.md from the plugin itself.
+readme:
+	$(GO) test -count=1 -run '^TestReadmeFields$$' ./plugin -update
+
+clean:
+	rm -f $(OUTPUT) lib$(NAME).h
+	$(GO) clean -testcache

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright (C) 2026 The dockerfleet Authors
+#
+# Shows the Docker events of the local daemon through dockerfleet, as they
+# arrive. Called by `make run` with the path of the built libdockerfleet.so.
+#
+# - With Falco installed, runs Falco with the plugin and the shipped rules.
+# - Without Falco, runs dockerfleet-tail, a small host of this project that
+#   loads the same .so through the plugin C ABI and prints each event's
+#   string form.
+# - With no daemon answering on /var/run/docker.sock (and DOCKER_HOST unset),
+#   installs docker.io when dockerd is missing and starts one (needs root).
+# - Unless DEMO=0, makes a little activity (a container created, started,
+#   exec'd, killed, removed; a volume and a network) so that events show up.
+set -euo pipefail
+
+so=${1:?usage: run-local.sh /path/to/libdockerfleet.so}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+state=${DOCKERFLEET_RUN_DIR:-/tmp/dockerfleet-run}
+mkdir -p "$state"
+
+docker_cli() { docker "$@"; }
+
+daemon_answers() {
+  if [ -n "${DOCKER_HOST:-}" ]; then docker_cli version >/dev/null 2>&1; return; fi
+  [ -S /var/run/docker.sock ] && docker_cli -H unix:///var/run/docker.sock version >/dev/null 2>&1
+}
+
+start_local_daemon() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "no Docker daemon answers on /var/run/docker.sock; start one (or set DOCKER_HOST) and run again" >&2
+    exit 1
+  fi
+  if ! command -v dockerd >/dev/null; then
+    echo "installing docker.io (dockerd) from Debian's packages..." >&2
+    apt-get update -qq >"$state/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io >>"$state/apt.log" 2>&1
+  fi
+  command -v docker >/dev/null || { echo "no docker CLI found after installing docker.io" >&2; exit 1; }
+  echo "starting a local dockerd (log: $state/dockerd.log)..." >&2
+  # No bridge or iptables: this daemon is for watching events, it needs no
+  # container networking, and it must start on machines without it.
+  dockerd --host unix:///var/run/docker.sock --pidfile "$state/dockerd.pid" \
+    --storage-driver vfs --iptables=false --ip6tables=false --ip-forward=false --bridge=none \
+    >"$state/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    daemon_answers && return 0
+    sleep 0.5
+  done
+  echo "dockerd did not answer within 30 s; see $state/dockerd.log" >&2
+  exit 1
+}
+
+demo_activity() {
+  sleep 2
+  if ! docker_cli image inspect dockerfleet-demo >/dev/null 2>&1; then
+    local bb
+    bb=$(command -v busybox || true)
+    if [ -z "$bb" ] && [ "$(id -u)" = 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends busybox-static >>"$state/apt.log" 2>&1 || true
+      bb=$(command -v busybox || true)
+    fi
+    [ -n "$bb" ] || { echo "(no busybox: skipping the demo activity)" >&2; return; }
+    local root="$state/demo-rootfs"
+    rm -rf "$root"; mkdir -p "$root/bin"
+    cp "$bb" "$root/bin/busybox"
+    for app in sh sleep true false id; do ln -sf busybox "$root/bin/$app"; done
+    tar -C "$root" -c . | docker_cli import - dockerfleet-demo >/dev/null
+  fi
+  local c=dockerfleet-demo-$$
+  docker_cli volume create dockerfleet-demo-vol >/dev/null
+  docker_cli network create --internal dockerfleet-demo-net >/dev/null
+  docker_cli run -d --name "$c" --network none --label com.example.team=demo dockerfleet-demo /bin/sleep 300 >/dev/null
+  docker_cli exec "$c" /bin/id >/dev/null
+  docker_cli kill --signal KILL "$c" >/dev/null
+  docker_cli rm "$c" >/dev/null
+  docker_cli network rm dockerfleet-demo-net >/dev/null
+  docker_cli volume rm dockerfleet-demo-vol >/dev/null
+}
+
+daemon_answers || start_local_daemon
+if [ "${DEMO:-1}" != 0 ]; then demo_activity & fi
+
+if command -v falco >/dev/null; then
+  cfg="$state/falco.yaml"
+  sed -e "s#/usr/share/falco/plugins/libdockerfleet.so#$so#" \
+      -e "s#/etc/falco/rules.d/dockerfleet_rules.yaml#$repo/rules/dockerfleet_rules.yaml#" \
+      "$repo/examples/falco-single-host.yaml" >"$cfg"
+  echo "running falco with $cfg (Ctrl-C to stop)" >&2
+  exec falco -c "$cfg" --disable-source syscall
+fi
+
+echo "falco is not installed: showing events through dockerfleet-tail (Ctrl-C to stop)" >&2
+go build -o "$state/dockerfleet-tail" "$repo/plugin/cmd/dockerfleet-tail"
+exec "$state/dockerfleet-tail" -plugin "$so" -open "${OPEN_PARAMS:-}"

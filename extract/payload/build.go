@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package payload
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Limits of what Build accepts. Docker event lines are a few hundred bytes
+// to a few KiB; anything far beyond is either an attack or a bug, and its
+// line is refused rather than carried into Falco.
+const (
+	// MaxLineLen is the longest JSON line accepted.
+	MaxLineLen = 1 << 20
+	// MaxHostLen is the longest host label accepted.
+	MaxHostLen = 1024
+	// MaxStringLen is the longest indexed string (type, action, IDs,
+	// attribute keys and values), in bytes as written in the line.
+	MaxStringLen = 64 << 10
+	// MaxAttrs is the largest number of Actor.Attributes entries.
+	MaxAttrs = 1024
+	// MaxDepth is the deepest nesting of a skipped value.
+	MaxDepth = 64
+)
+
+// Magic starts every payload; its last character is the format version.
+const Magic = "DFv1"
+
+// EscapeFlag is set on a string slot's length when the string holds
+// backslash escapes.
+const EscapeFlag = 1 << 31
+
+// slotNames names the slots in errors, as the keys of the line.
+var slotNames = [numSlots]string{"Type", "Action", "Actor.ID", "scope", "status", "id", "from", "time", "timeNano"}
+
+// Slot numbers, in the order of the index.
+const (
+	slotType = iota
+	slotAction
+	slotActorID
+	slotScope
+	slotStatus
+	slotID
+	slotFrom
+	slotTime
+	slotTimeNano
+	numSlots
+)
+
+const (
+	headerLen  = 4 + 2              // magic, host length
+	fixedIndex = numSlots*8 + 8 + 2 // slots, TimeNano, attribute count
+	attrLen    = 16
+)
+
+// ErrMissingType and ErrMissingAction report a line without its Type or
+// Action (or with them null): such a line is not a Docker event.
+var (
+	ErrMissingType   = errors.New("payload: event line has no Type")
+	ErrMissingAction = errors.New("payload: event line has no Action")
+)
+
+// Meta is what the reader of a host needs to know about an event without
+// parsing its payload: the daemon's timestamp for resume and deduplication,
+// and the type and action for counters and health events.
+type Meta struct {
+	// TimeNano is timeNano, or time*1e9 when timeNano is absent or 0, or
+	// 0 when both are.
+	TimeNano int64
+	// Type and Action are unescaped copies, safe to keep: common values
+	// are constant strings, so this costs no allocation on the hot path.
+	Type, Action string
+}
+
+type slot struct{ off, n uint32 }
+
+// builder holds the state of one Build call.
+type builder struct {
+	scanner
+	slots     [numSlots]slot
+	out       []byte // dst being built
+	attrStart int    // offset in out of the first attribute entry
+	nattrs    int
+}
+
+// Build appends to dst the payload of one event line read from host, and
+// returns the extended slice and the event's Meta. line is one JSON object
+// as the Docker events API sends it (surrounding whitespace allowed); it is
+// copied, so the caller may reuse it. On error dst is returned unchanged in
+// length and the error names what is wrong and where.
+//
+// Build allocates nothing but the growth of dst (and, rarely, a Meta string
+// for an unknown or escaped Type or Action).
+func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
+	if host == "" {
+		return dst, Meta{}, errors.New("payload: empty host label")
+	}
+	if len(host) > MaxHostLen {
+		return dst, Meta{}, fmt.Errorf("payload: host label of %d bytes, more than %d", len(host), MaxHostLen)
+	}
+	if !utf8.ValidString(host) {
+		return dst, Meta{}, errors.New("payload: host label is not valid UTF-8")
+	}
+	if len(line) > MaxLineLen {
+		return dst, Meta{}, fmt.Errorf("payload: event line of %d bytes, more than %d", len(line), MaxLineLen)
+	}
+	b := builder{scanner: scanner{b: line}}
+	out := grow(dst, SizeHint(len(host), len(line)))
+	out = append(out, Magic...)
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(host)))
+	out = append(out, host...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(line)))
+	out = append(out, line...)
+	indexAt := len(out)
+	out = append(out, make([]byte, fixedIndex)...)
+	b.out = out
+	b.attrStart = len(out)
+
+	meta, err := b.event()
+	if err != nil {
+		return dst, Meta{}, err
+	}
+	out = b.out
+	for i, s := range b.slots {
+		binary.LittleEndian.PutUint32(out[indexAt+8*i:], s.off)
+		binary.LittleEndian.PutUint32(out[indexAt+8*i+4:], s.n)
+	}
+	binary.LittleEndian.PutUint64(out[indexAt+numSlots*8:], uint64(meta.TimeNano))
+	binary.LittleEndian.PutUint16(out[indexAt+numSlots*8+8:], uint16(b.nattrs))
+	return out, meta, nil
+}
+
+// SizeHint returns the room Build makes in dst, in one step, for a line of
+// lineLen bytes from a host label of hostLen bytes. A dst with that much
+// spare capacity is built in place, unless the line holds more than one
+// attribute per 32 bytes (Docker's are about 40 bytes each), when Build
+// grows it once more.
+func SizeHint(hostLen, lineLen int) int {
+	// Attribute entries take 16 bytes each: lineLen/2 covers one per 32
+	// bytes of line.
+	return headerLen + hostLen + 4 + lineLen + fixedIndex + lineLen/2
+}
+
+// MaxSize is the largest payload Build can make from a line of at most
+// lineLen bytes and a host label of at most hostLen bytes: what a fixed-size
+// buffer (a Falco batch slot) must hold so that no accepted event can fail
+// to fit. Each attribute takes at least 6 bytes of the line ("":"" and a
+// comma), and at most MaxAttrs are accepted.
+func MaxSize(hostLen, lineLen int) int {
+	attrs := min(MaxAttrs, (lineLen+1)/6)
+	return headerLen + hostLen + 4 + lineLen + fixedIndex + attrs*attrLen
+}
+
+// grow makes room for n more bytes in one step, so that a fresh dst is
+// allocated once per payload.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), len(b)+n)
+	copy(nb, b)
+	return nb
+}
+
+// event scans the whole line and fills the slots and attribute entries.
+func (b *builder) event() (Meta, error) {
+	if err := b.expect('{'); err != nil {
+		return Meta{}, err
+	}
+	if b.peek() == '}' {
+		b.i++
+	} else {
+		for {
+			if err := b.member(); err != nil {
+				return Meta{}, err
+			}
+			more, err := b.more('}')
+			if err != nil {
+				return Meta{}, err
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	if b.peek() != 0 {
+		return Meta{}, b.errorf("unexpected %q after the event object", b.b[b.i])
+	}
+	if b.slots[slotType].off == 0 {
+		return Meta{}, ErrMissingType
+	}
+	if b.slots[slotAction].off == 0 {
+		return Meta{}, ErrMissingAction
+	}
+	meta := Meta{
+		Type:   intern(b.b, b.slots[slotType]),
+		Action: intern(b.b, b.slots[slotAction]),
+	}
+	if tn := b.slots[slotTimeNano]; tn.off != 0 {
+		v, ok := parseInt(b.b[tn.off : tn.off+tn.n])
+		if !ok {
+			return Meta{}, fmt.Errorf("payload: timeNano %q out of range", b.b[tn.off:tn.off+tn.n])
+		}
+		meta.TimeNano = v
+	}
+	// A timeNano of 0 counts as absent, as for the docker CLI (and the
+	// daemon, whose omitempty never sends one).
+	if t := b.slots[slotTime]; t.off != 0 {
+		v, ok := parseInt(b.b[t.off : t.off+t.n])
+		if !ok || (meta.TimeNano == 0 && (v > maxSeconds || v < -maxSeconds)) {
+			return Meta{}, fmt.Errorf("payload: time %q out of range", b.b[t.off:t.off+t.n])
+		}
+		if meta.TimeNano == 0 {
+			meta.TimeNano = v * 1e9
+		}
+	}
+	return meta, nil
+}
+
+// topSlot maps the members of the event object that are indexed to their
+// slots; Actor is handled apart.
+func topSlot(key []byte) (int, bool) {
+	switch string(key) {
+	case "Type":
+		return slotType, true
+	case "Action":
+		return slotAction, true
+	case "scope":
+		return slotScope, true
+	case "status":
+		return slotStatus, true
+	case "id":
+		return slotID, true
+	case "from":
+		return slotFrom, true
+	case "time":
+		return slotTime, true
+	case "timeNano":
+		return slotTimeNano, true
+	}
+	return 0, false
+}
+
+// key consumes an object key and its ':' and returns the key unescaped into
+// buf when it holds escapes (only short keys can match a known one).
+func (b *builder) key(buf []byte) ([]byte, error) {
+	off, n, esc, err := b.str()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.expect(':'); err != nil {
+		return nil, err
+	}
+	k := b.b[off : off+n]
+	if esc {
+		if n > 64 {
+			return nil, nil // longer than any known key once unescaped
+		}
+		k = appendUnescaped(buf[:0], k)
+	}
+	return k, nil
+}
+
+// member scans one member of the event object.
+func (b *builder) member() error {
+	var buf [64]byte
+	k, err := b.key(buf[:])
+	if err != nil {
+		return err
+	}
+	if string(k) == "Actor" {
+		return b.actor()
+	}
+	sl, ok := topSlot(k)
+	if !ok {
+		return b.skipValue(1)
+	}
+	if null, err := b.null(); null || err != nil {
+		b.slots[sl] = slot{}
+		return err
+	}
+	if sl == slotTime || sl == slotTimeNano {
+		at := b.i
+		off, n, integer, err := b.number()
+		if err != nil {
+			return err
+		}
+		if !integer {
+			b.i = at
+			return b.errorf("%s is not an integer", slotNames[sl])
+		}
+		b.slots[sl] = slot{uint32(off), uint32(n)}
+		return nil
+	}
+	s, err := b.indexedString()
+	b.slots[sl] = s
+	return err
+}
+
+// indexedString consumes a string value and returns its slot.
+func (b *builder) indexedString() (slot, error) {
+	at := b.i
+	off, n, esc, err := b.str()
+	if err != nil {
+		return slot{}, err
+	}
+	if n > MaxStringLen {
+		b.i = at
+		return slot{}, b.errorf("string of %d bytes, more than %d", n, MaxStringLen)
+	}
+	s := slot{uint32(off), uint32(n)}
+	if esc {
+		s.n |= EscapeFlag
+	}
+	return s, nil
+}
+
+// actor scans the Actor object (or null). A second Actor replaces the first.
+func (b *builder) actor() error {
+	b.slots[slotActorID] = slot{}
+	b.out = b.out[:b.attrStart]
+	b.nattrs = 0
+	if null, err := b.null(); null || err != nil {
+		return err
+	}
+	if err := b.expect('{'); err != nil {
+		return err
+	}
+	if b.peek() == '}' {
+		b.i++
+		return nil
+	}
+	var buf [64]byte
+	for {
+		k, err := b.key(buf[:])
+		if err != nil {
+			return err
+		}
+		switch string(k) {
+		case "ID":
+			if null, err := b.null(); null || err != nil {
+				b.slots[slotActorID] = slot{}
+				if err != nil {
+					return err
+				}
+				break
+			}
+			s, err := b.indexedString()
+			if err != nil {
+				return err
+			}
+			b.slots[slotActorID] = s
+		case "Attributes":
+			if err := b.attributes(); err != nil {
+				return err
+			}
+		default:
+			if err := b.skipValue(2); err != nil {
+				return err
+			}
+		}
+		more, err := b.more('}')
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// attributes scans Actor.Attributes (or null), appending one index entry per
+// member. A second Attributes replaces the first.
+func (b *builder) attributes() error {
+	b.out = b.out[:b.attrStart]
+	b.nattrs = 0
+	if null, err := b.null(); null || err != nil {
+		return err
+	}
+	if err := b.expect('{'); err != nil {
+		return err
+	}
+	if b.peek() == '}' {
+		b.i++
+		return nil
+	}
+	for {
+		if b.nattrs == MaxAttrs {
+			return b.errorf("more than %d attributes", MaxAttrs)
+		}
+		k, err := b.indexedString()
+		if err != nil {
+			return err
+		}
+		if err := b.expect(':'); err != nil {
+			return err
+		}
+		if b.peek() != '"' {
+			return b.unexpected("a string attribute value")
+		}
+		v, err := b.indexedString()
+		if err != nil {
+			return err
+		}
+		b.out = binary.LittleEndian.AppendUint32(b.out, k.off)
+		b.out = binary.LittleEndian.AppendUint32(b.out, k.n)
+		b.out = binary.LittleEndian.AppendUint32(b.out, v.off)
+		b.out = binary.LittleEndian.AppendUint32(b.out, v.n)
+		b.nattrs++
+		more, err := b.more('}')
+		if err != nil || !more {
+			return err
+		}
+	}
+}

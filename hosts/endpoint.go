@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package hosts
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultSocket is the endpoint used when open_params and DOCKER_HOST are
+// both empty.
+const DefaultSocket = "unix:///var/run/docker.sock"
+
+// Endpoint is one Docker daemon the fleet watches, as parsed from open_params.
+type Endpoint struct {
+	Name    string // label reported in docker.host; default: URL as written without query
+	URL     string // normalized: unix:///path or tcp://host:port (no query)
+	Scheme  string // "unix" or "tcp"
+	Address string // socket path, or host:port
+	TLS     *TLS   // nil for unix and for tcp with tls=off
+}
+
+// TLS is the resolved TLS material of one endpoint (file paths, never contents).
+type TLS struct {
+	CA, Cert, Key string // CA "" means the system roots; Cert/Key both set or both ""
+	ServerName    string // "" means the host part of Address
+}
+
+// Defaults is what init_config says for every endpoint.
+type Defaults struct {
+	CertDir       string // dir with ca.pem, cert.pem, key.pem (DOCKER_CERT_PATH layout)
+	CA, Cert, Key string // single files, override CertDir
+}
+
+// String describes the endpoint for logs: label, URL and TLS file paths.
+// It never holds certificate or key contents.
+func (e Endpoint) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q %s", e.Name, e.URL)
+	if e.Scheme != "tcp" {
+		return b.String()
+	}
+	if e.TLS == nil {
+		b.WriteString(" (plain, no TLS)")
+		return b.String()
+	}
+	b.WriteString(" (TLS")
+	if e.TLS.CA == "" {
+		b.WriteString(" ca=system roots")
+	} else {
+		fmt.Fprintf(&b, " ca=%s", e.TLS.CA)
+	}
+	if e.TLS.Cert == "" {
+		b.WriteString(" no client cert")
+	} else {
+		fmt.Fprintf(&b, " cert=%s key=%s", e.TLS.Cert, e.TLS.Key)
+	}
+	if e.TLS.ServerName != "" {
+		fmt.Fprintf(&b, " servername=%s", e.TLS.ServerName)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// EndpointError is a problem with one endpoint of open_params.
+type EndpointError struct {
+	Position int    // 1-based position in open_params; 0 for the environment default
+	Text     string // the endpoint as written (or the environment it came from)
+	Err      error  // what is wrong with it
+}
+
+// Error names the endpoint by position and text, then what is wrong.
+func (e *EndpointError) Error() string {
+	if e.Position == 0 {
+		return fmt.Sprintf("%s: %v", e.Text, e.Err)
+	}
+	return fmt.Sprintf("endpoint %d %q: %v", e.Position, e.Text, e.Err)
+}
+
+// Unwrap returns the underlying problem.
+func (e *EndpointError) Unwrap() error { return e.Err }
+
+// Parse turns open_params into endpoints. d supplies the TLS material of
+// endpoints that name none themselves; getenv (os.Getenv in production, nil
+// for an empty environment) is read only when openParams is blank. Every
+// certificate file an endpoint resolves to is read and checked here. See the
+// package documentation for the syntax and the resolution rules.
+func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoint, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	defs, err := resolveDefaults(d)
+	if err != nil {
+		return nil, err
+	}
+	checked := make(map[TLS]error)
+	if strings.TrimSpace(openParams) == "" {
+		ep, text, err := fromEnv(defs, getenv)
+		if err == nil {
+			err = checkMaterialOnce(ep.TLS, checked)
+		}
+		if err != nil {
+			return nil, &EndpointError{Text: text, Err: err}
+		}
+		return []Endpoint{ep}, nil
+	}
+	parts := strings.Split(openParams, ",")
+	endpoints := make([]Endpoint, 0, len(parts))
+	names := make(map[string]int, len(parts))
+	for i, part := range parts {
+		text := strings.TrimSpace(part)
+		ep, err := parseEndpoint(text, defs)
+		if err == nil {
+			if first, dup := names[ep.Name]; dup {
+				err = fmt.Errorf("duplicate name %q (endpoint %d has it too)", ep.Name, first)
+			}
+		}
+		if err == nil {
+			err = checkMaterialOnce(ep.TLS, checked)
+		}
+		if err != nil {
+			return nil, &EndpointError{Position: i + 1, Text: text, Err: err}
+		}
+		names[ep.Name] = i + 1
+		endpoints = append(endpoints, ep)
+	}
+	return endpoints, nil
+}
+
+// checkMaterialOnce checks the files of t, once per distinct set of files:
+// a fleet of a thousand hosts sharing the defaults reads them once.
+func checkMaterialOnce(t *TLS, checked map[TLS]error) error {
+	if t == nil {
+		return nil
+	}
+	key := TLS{CA: t.CA, Cert: t.Cert, Key: t.Key}
+	err, done := checked[key]
+	if !done {
+		// Building the shared configuration checks the files and leaves
+		// it cached for NewClient.
+		_, err = sharedConfig(key)
+		checked[key] = err
+	}
+	return err
+}
+
+// options are the query options of one endpoint; "" means not given.
+type options struct {
+	name, tls, certDir, ca, cert, key, serverName string
+}
+
+// optionNames lists the options in the order error messages give them.
+const optionNames = "name, tls, certdir, ca, cert, key, servername"
+
+// parseEndpoint parses one endpoint of open_params, text being trimmed.
+func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
+	if text == "" {
+		return Endpoint{}, errors.New("empty endpoint (stray comma?)")
+	}
+	base, rawQuery, _ := strings.Cut(text, "?")
+	ep, err := parseAddress(base)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	opts, err := parseOptions(rawQuery)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ep.Name = base
+	if opts.name != "" {
+		ep.Name = opts.name
+	}
+	if err := checkName(ep.Name); err != nil {
+		return Endpoint{}, err
+	}
+	if ep.TLS, err = resolveTLS(ep, opts, defs); err != nil {
+		return Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// parseAddress parses the URL part of an endpoint (no query) into Scheme,
+// Address and normalized URL.
+func parseAddress(s string) (Endpoint, error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: want unix:///path or tcp://host:port", s)
+	}
+	scheme = strings.ToLower(scheme)
+	if scheme != "unix" && scheme != "tcp" {
+		return Endpoint{}, fmt.Errorf("unknown scheme %q: want unix or tcp", scheme)
+	}
+	if strings.Contains(rest, "#") {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: fragments (#) are not allowed; percent-encode a # in a path as %%23", s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return Endpoint{}, fmt.Errorf("malformed URL %q: %v", s, err)
+	}
+	if u.User != nil {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: user information is not allowed", s)
+	}
+	switch scheme {
+	case "unix":
+		return unixEndpoint(s, u)
+	default:
+		return tcpEndpoint(s, u)
+	}
+}
+
+// maxSocketPath is the longest unix socket path the kernel accepts (the
+// sun_path array keeps one byte for the terminating NUL).
+var maxSocketPath = len(syscall.RawSockaddrUnix{}.Path) - 1
+
+func unixEndpoint(s string, u *url.URL) (Endpoint, error) {
+	if u.Host != "" {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: a unix endpoint is unix:///absolute/path (three slashes), not a host %q", s, u.Host)
+	}
+	p := u.Path
+	if p == "" || p == "/" {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: empty socket path", s)
+	}
+	if hasControl(p) {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: control character in socket path", s)
+	}
+	if len(p) > maxSocketPath {
+		return Endpoint{}, fmt.Errorf("socket path is %d bytes long, the limit is %d", len(p), maxSocketPath)
+	}
+	return Endpoint{URL: "unix://" + p, Scheme: "unix", Address: p}, nil
+}
+
+func tcpEndpoint(s string, u *url.URL) (Endpoint, error) {
+	if u.Path != "" && u.Path != "/" {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: a tcp endpoint is tcp://host:port, without path %q", s, u.Path)
+	}
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: missing host", s)
+	}
+	if port == "" {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: missing port (tcp://host:port; Docker uses 2376 for TLS, 2375 plain)", s)
+	}
+	if !validHost(host) {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: bad host %q", s, host)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 {
+		return Endpoint{}, fmt.Errorf("malformed URL %q: bad port %q", s, port)
+	}
+	addr := net.JoinHostPort(host, strconv.FormatUint(n, 10))
+	// url.URL writes an IPv6 zone escaped (%25), so URL parses back.
+	return Endpoint{URL: (&url.URL{Scheme: "tcp", Host: addr}).String(), Scheme: "tcp", Address: addr}, nil
+}
+
+// validHost accepts an IP address (IPv6 with an optional zone) or a DNS
+// name; url.Parse lets through percent-decoded bytes that no daemon address
+// holds.
+func validHost(h string) bool {
+	if ip, zone, hasZone := strings.Cut(h, "%"); hasZone {
+		return strings.Contains(ip, ":") && net.ParseIP(ip) != nil && zone != "" && isNameChars(zone)
+	}
+	return net.ParseIP(h) != nil || isNameChars(h)
+}
+
+func isNameChars(s string) bool {
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseOptions parses the query of an endpoint. It keeps the written order so
+// that the first bad option is the one reported, and refuses repeats.
+func parseOptions(rawQuery string) (options, error) {
+	var o options
+	for _, kv := range strings.Split(rawQuery, "&") {
+		if kv == "" {
+			continue // "a=1&&b=2" or a trailing "&": nothing to set
+		}
+		rawKey, rawValue, _ := strings.Cut(kv, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			return o, fmt.Errorf("malformed option %q: %v", rawKey, err)
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return o, fmt.Errorf("malformed value of option %q: %v", key, err)
+		}
+		var dst *string
+		switch key {
+		case "name":
+			dst = &o.name
+		case "tls":
+			dst = &o.tls
+		case "certdir":
+			dst = &o.certDir
+		case "ca":
+			dst = &o.ca
+		case "cert":
+			dst = &o.cert
+		case "key":
+			dst = &o.key
+		case "servername":
+			dst = &o.serverName
+		default:
+			return o, fmt.Errorf("unknown option %q (known: %s)", key, optionNames)
+		}
+		if *dst != "" {
+			return o, fmt.Errorf("option %q given twice", key)
+		}
+		if value == "" {
+			return o, fmt.Errorf("option %q has an empty value", key)
+		}
+		if key != "name" && hasControl(value) {
+			return o, fmt.Errorf("option %q: control character in value", key)
+		}
+		*dst = value
+	}
+	if o.tls != "" && o.tls != "on" && o.tls != "off" {
+		return o, fmt.Errorf("bad tls value %q: want on or off", o.tls)
+	}
+	if o.serverName != "" && strings.ContainsFunc(o.serverName, unicode.IsSpace) {
+		return o, fmt.Errorf("bad servername %q: spaces are not allowed", o.serverName)
+	}
+	return o, nil
+}
+
+// checkName refuses labels that would be awkward or ambiguous in docker.host.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty name")
+	case !utf8.ValidString(name):
+		return fmt.Errorf("name %q is not valid UTF-8", name)
+	case hasControl(name):
+		return fmt.Errorf("name %q holds a control character", name)
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("name %q has leading or trailing spaces", name)
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// statDir checks that dir exists and is a directory.
+func statDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+#include "abihost.h"
+#include "_cgo_export.h"
+
+// The SDK's loader, compiled here (once) under the names abihost.h gives it.
+#include "plugin_loader.c"
+
+const char* abihost_info_str(const char* (*f)(void)) {
+	return f ? f() : "";
+}
+
+uint32_t abihost_info_u32(uint32_t (*f)(void)) {
+	return f ? f() : 0;
+}
+
+const char* abihost_get_init_schema(const plugin_api* p, ss_plugin_schema_type* t) {
+	*t = SS_PLUGIN_SCHEMA_NONE;
+	if(!p->get_init_schema) {
+		return "";
+	}
+	const char* s = p->get_init_schema(t);
+	return s ? s : "";
+}
+
+// The owner is an opaque value for the plugin: the host passes a Go
+// cgo.Handle through it, so that the log callback finds its Plugin.
+static const char* abihost_owner_last_error(ss_plugin_owner_t* o) {
+	(void)o;
+	return NULL;  // the host performs no owner operation that can fail
+}
+
+static void abihost_log(ss_plugin_owner_t* o, const char* component, const char* msg, ss_plugin_log_severity sev) {
+	abihostLog((uintptr_t)o, (char*)component, (char*)msg, (uint32_t)sev);
+}
+
+void abihost_call_log_fn(uintptr_t owner, const char* component, const char* msg, uint32_t sev) {
+	ss_plugin_log_fn_t fn = abihost_log;
+	fn((ss_plugin_owner_t*)owner, component, msg, (ss_plugin_log_severity)sev);
+}
+
+ss_plugin_t* abihost_init(const plugin_api* p, const char* config, uintptr_t owner, ss_plugin_rc* rc) {
+	ss_plugin_init_input in = {0};
+	in.config = config;
+	in.owner = (ss_plugin_owner_t*)owner;
+	in.get_owner_last_error = abihost_owner_last_error;
+	in.tables = NULL;  // no state tables: the host has none to offer
+	in.log_fn = abihost_log;
+	return p->init(&in, rc);
+}
+
+void abihost_destroy(const plugin_api* p, ss_plugin_t* s) {
+	p->destroy(s);
+}
+
+const char* abihost_get_last_error(const plugin_api* p, ss_plugin_t* s) {
+	const char* e = p->get_last_error(s);
+	return e ? e : "";
+}
+
+ss_instance_t* abihost_open(const plugin_api* p, ss_plugin_t* s, const char* params, ss_plugin_rc* rc) {
+	return p->open(s, params, rc);
+}
+
+void abihost_close(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h) {
+	p->close(s, h);
+}
+
+const char* abihost_list_open_params(const plugin_api* p, ss_plugin_t* s, ss_plugin_rc* rc) {
+	if(!p->list_open_params) {
+		*rc = SS_PLUGIN_SUCCESS;
+		return "";
+	}
+	const char* r = p->list_open_params(s, rc);
+	return r ? r : "";
+}
+
+int abihost_has_progress(const plugin_api* p) {
+	return p->get_progress != NULL;
+}
+
+const char* abihost_get_progress(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h, uint32_t* pct) {
+	const char* r = p->get_progress(s, h, pct);
+	return r ? r : "";
+}
+
+int abihost_has_event_to_string(const plugin_api* p) {
+	return p->event_to_string != NULL;
+}
+
+const char* abihost_event_to_string(const plugin_api* p, ss_plugin_t* s, const ss_plugin_event_input* e) {
+	const char* r = p->event_to_string(s, e);
+	return r ? r : "";
+}
+
+ss_plugin_rc abihost_next_batch(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h, abihost_batch* out) {
+	out->n = 0;
+	out->evts = NULL;
+	return p->next_batch(s, h, &out->n, &out->evts);
+}
+
+ss_plugin_rc abihost_extract(const plugin_api* p, ss_plugin_t* s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in) {
+	return p->extract_fields(s, e, in);
+}
+
+void abihost_init_extract_input(ss_plugin_field_extract_input* in, uintptr_t owner) {
+	memset(in, 0, sizeof(*in));
+	in->owner = (ss_plugin_owner_t*)owner;
+	in->get_owner_last_error = abihost_owner_last_error;
+	in->value_offsets = NULL;  // as Falco for extract_fields without offsets
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package plugin
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the plugin's init_config: what applies to every host of the fleet.
+// Per-host settings live in open_params.
+type Config struct {
+	// TLS is the default TLS material of tcp endpoints that do not name their own.
+	TLS TLSConfig `json:"tls"`
+	// Filters are passed to each daemon's /events, so that what a rule never
+	// looks at does not even cross the network.
+	Filters FiltersConfig `json:"filters"`
+	// Reconnect bounds the exponential backoff between two connection attempts
+	// to the same host.
+	Reconnect ReconnectConfig `json:"reconnect"`
+	// CallTimeout bounds every call to a daemon except the event stream itself.
+	CallTimeout Duration `json:"callTimeout"`
+	// MaxEventSize is the largest event, in bytes, that reaches Falco; a larger
+	// one is skipped and reported as lost.
+	MaxEventSize uint32 `json:"maxEventSize"`
+	// BatchSize is the largest number of events handed to Falco per next_batch.
+	BatchSize uint32 `json:"batchSize"`
+	// UseAsync turns on the SDK's async extraction. Off by default: see
+	// defaultUseAsync.
+	UseAsync bool `json:"useAsync"`
+}
+
+// TLSConfig is default TLS material, as paths (never contents).
+type TLSConfig struct {
+	// CertDir is a directory laid out as DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem.
+	CertDir string `json:"certDir"`
+	// CA, Cert and Key are single files that override CertDir.
+	CA   string `json:"ca"`
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
+}
+
+// FiltersConfig selects, daemon side, which events are sent at all.
+type FiltersConfig struct {
+	// Types are event types (container, image, volume, ...).
+	Types []string `json:"types"`
+	// Actions are event actions (start, die, exec_start, ...).
+	Actions []string `json:"actions"`
+	// Labels are "key" or "key=value" container/object labels.
+	Labels []string `json:"labels"`
+}
+
+// ReconnectConfig bounds the backoff between reconnection attempts.
+type ReconnectConfig struct {
+	MinBackoff Duration `json:"minBackoff"`
+	MaxBackoff Duration `json:"maxBackoff"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string ("500ms", "30s").
+type Duration time.Duration
+
+// UnmarshalJSON accepts a duration string such as "1.5s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"5s\", got %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want a value such as \"500ms\" or \"5s\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+const (
+	// defaultUseAsync is off: on the 2-core machines we measured on, the SDK's
+	// async extraction busy-waits a worker and made single-field extraction
+	// several times slower than the synchronous C-to-Go call (see README,
+	// Performance). It stays switchable for hosts with cores to spare.
+	defaultUseAsync     = false
+	defaultMaxEventSize = 64 * 1024
+	defaultBatchSize    = 128
+	maxMaxEventSize     = 16 * 1024 * 1024
+	maxBatchSize        = 65536
+)
+
+// DefaultConfig returns the configuration used when init_config is empty.
+func DefaultConfig() Config {
+	return Config{
+		Reconnect: ReconnectConfig{
+			MinBackoff: Duration(500 * time.Millisecond),
+			MaxBackoff: Duration(30 * time.Second),
+		},
+		CallTimeout:  Duration(10 * time.Second),
+		MaxEventSize: defaultMaxEventSize,
+		BatchSize:    defaultBatchSize,
+		UseAsync:     defaultUseAsync,
+	}
+}
+
+//go:embed config.schema.json
+var configSchema string
+
+// eventTypes are the event types a Docker daemon emits; a filter naming
+// another type could never match, which is almost surely a typo.
+var eventTypes = map[string]bool{
+	"container": true, "image": true, "volume": true, "network": true, "daemon": true,
+	"plugin": true, "service": true, "node": true, "secret": true, "config": true, "builder": true,
+}
+
+var actionPattern = regexp.MustCompile(`^[a-z][a-z_]*$`)
+
+// ParseConfig reads init_config. Empty input, "{}" and "null" give the
+// defaults; any key the plugin does not know is an error, because Falco does
+// not validate the schema on every host and a misspelt key silently falling
+// back to a default is exactly what a security team cannot afford.
+func ParseConfig(raw string) (Config, error) {
+	cfg := DefaultConfig()
+	trimmed := strings.TrimSpace(raw)
+	if trimmed == "" || trimmed == "null" {
+		return cfg, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(trimmed))
+	var doc json.RawMessage
+	if err := dec.Decode(&doc); err != nil {
+		return Config{}, fmt.Errorf("init_config: %w", describeJSONError(err))
+	}
+	if dec.More() {
+		return Config{}, errors.New("init_config: unexpected data after the JSON object")
+	}
+	// encoding/json matches keys case-insensitively; the schema does not.
+	// Checking the exact keys first keeps Init as strict as the schema.
+	if err := checkKeys(doc, reflect.TypeOf(cfg), ""); err != nil {
+		return Config{}, fmt.Errorf("init_config: %w", err)
+	}
+	if err := json.Unmarshal(doc, &cfg); err != nil {
+		return Config{}, fmt.Errorf("init_config: %w", describeJSONError(err))
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, fmt.Errorf("init_config: %w", err)
+	}
+	return cfg, nil
+}
+
+// checkKeys refuses any object key of doc that is not, letter for letter,
+// the JSON name of a field of typ (recursively for nested structs).
+func checkKeys(doc json.RawMessage, typ reflect.Type, path string) error {
+	if typ.Kind() != reflect.Struct || len(doc) == 0 || doc[0] != '{' {
+		return nil // not an object here: Unmarshal reports the type mismatch
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &obj); err != nil {
+		return describeJSONError(err)
+	}
+	fields := make(map[string]reflect.Type, typ.NumField())
+	for i := 0; i < typ.NumField(); i++ {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		fields[name] = typ.Field(i).Type
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ft, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("unknown key %q", path+k)
+		}
+		if err := checkKeys(obj[k], ft, path+k+"."); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// describeJSONError turns encoding/json errors into messages that name the key.
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Errorf("key %q: want %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return fmt.Errorf("unknown key %s", rest)
+	}
+	return errors.New(strings.TrimPrefix(msg, "json: "))
+}
+
+func (c *Config) validate() error {
+	if c.TLS.Key != "" && c.TLS.Cert == "" {
+		return errors.New(`key "tls.key" is set without "tls.cert"`)
+	}
+	if c.TLS.Cert != "" && c.TLS.Key == "" {
+		return errors.New(`key "tls.cert" is set without "tls.key"`)
+	}
+	for i, t := range c.Filters.Types {
+		if !eventTypes[t] {
+			return fmt.Errorf("key \"filters.types[%d]\": unknown event type %q (want one of %s)", i, t, knownTypes())
+		}
+	}
+	for i, a := range c.Filters.Actions {
+		if !actionPattern.MatchString(a) {
+			return fmt.Errorf("key \"filters.actions[%d]\": %q is not an event action such as \"start\" or \"exec_start\"", i, a)
+		}
+	}
+	for i, l := range c.Filters.Labels {
+		key, _, _ := strings.Cut(l, "=")
+		if strings.TrimSpace(key) == "" || strings.ContainsAny(l, "\x00\n\r") {
+			return fmt.Errorf("key \"filters.labels[%d]\": %q is not \"key\" or \"key=value\"", i, l)
+		}
+	}
+	minB, maxB := time.Duration(c.Reconnect.MinBackoff), time.Duration(c.Reconnect.MaxBackoff)
+	if minB <= 0 {
+		return fmt.Errorf(`key "reconnect.minBackoff": must be positive, got %s`, minB)
+	}
+	if maxB < minB {
+		return fmt.Errorf(`key "reconnect.maxBackoff": %s is less than reconnect.minBackoff %s`, maxB, minB)
+	}
+	if time.Duration(c.CallTimeout) <= 0 {
+		return fmt.Errorf(`key "callTimeout": must be positive, got %s`, time.Duration(c.CallTimeout))
+	}
+	if c.MaxEventSize < 1024 || c.MaxEventSize > maxMaxEventSize {
+		return fmt.Errorf(`key "maxEventSize": %d is out of range [1024, %d]`, c.MaxEventSize, maxMaxEventSize)
+	}
+	if c.BatchSize < 1 || c.BatchSize > maxBatchSize {
+		return fmt.Errorf(`key "batchSize": %d is out of range [1, %d]`, c.BatchSize, maxBatchSize)
+	}
+	return nil
+}
+
+func knownTypes() string {
+	names := make([]string, 0, len(eventTypes))
+	for t := range eventTypes {
+		names = append(names, t)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// compactSchema strips the schema's indentation; Falco prints it in errors.
+func compactSchema() string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(configSchema)); err != nil {
+		// The schema is embedded at build time and checked by a test.
+		return configSchema
+	}
+	return b.String()
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package plugin
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated sections of README.md")
+
+const readmePath = "../README.md"
+
+// fieldsTable renders the plugin's fields as the README's markdown table.
+func fieldsTable(fields []sdk.FieldEntry) string {
+	var b strings.Builder
+	b.WriteString("| Name | Type | Argument | Description |\n|---|---|---|---|\n")
+	for _, f := range fields {
+		arg := ""
+		switch {
+		case f.Arg.IsKey && f.Arg.IsRequired:
+			arg = "key, required"
+		case f.Arg.IsKey:
+			arg = "key, optional"
+		case f.Arg.IsIndex && f.Arg.IsRequired:
+			arg = "index, required"
+		case f.Arg.IsIndex:
+			arg = "index, optional"
+		}
+		typ := f.Type
+		if f.IsList {
+			typ = "list of " + typ
+		}
+		desc := strings.ReplaceAll(f.Desc, "|", `\|`)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, arg, desc)
+	}
+	return b.String()
+}
+
+// replaceSection swaps the text between <!-- name:begin --> and
+// <!-- name:end --> markers.
+func replaceSection(doc, name, body string) (string, error) {
+	begin, end := "<!-- "+name+":begin -->\n", "<!-- "+name+":end -->"
+	i := strings.Index(doc, begin)
+	j := strings.Index(doc, end)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("README.md has no %q section markers", name)
+	}
+	return doc[:i+len(begin)] + body + doc[j:], nil
+}
+
+// TestReadmeFields fails when the fields table of README.md is not the one
+// the plugin declares; `make readme` (go test -run TestReadmeFields -update)
+// rewrites it.
+func TestReadmeFields(t *testing.T) {
+	raw, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := replaceSection(string(raw), "fields", fieldsTable((&Plugin{}).Fields()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want == string(raw) {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(readmePath, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("the fields table of README.md is stale: run `make readme`")
+}
+
+// fieldRef matches a field reference in a rule condition or output:
+// docker.attributes.exitcode, docker.attributes[com.example.team].
+var fieldRef = regexp.MustCompile(`\bdocker\.[a-z][a-z0-9_.]*[a-z0-9](\[[^\]]*\])?`)
+
+// numericUse matches a field compared with an ordering operator, which needs
+// a numeric field.
+var numericUse = regexp.MustCompile(`(docker\.[a-z0-9_.]+(?:\[[^\]]*\])?)\s*(<=|>=|<|>)`)
+
+// checkFieldRefs reports every field reference of text that the plugin does
+// not declare, that misses or wrongly has an argument, or that is compared
+// numerically while it is a string.
+func checkFieldRefs(text string, fields map[string]sdk.FieldEntry) []string {
+	var problems []string
+	for _, m := range fieldRef.FindAllStringSubmatch(text, -1) {
+		name, arg := m[0], m[1]
+		name = strings.TrimSuffix(name, arg)
+		f, ok := fields[name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s: no such field", m[0]))
+		case arg == "" && f.Arg.IsRequired:
+			problems = append(problems, fmt.Sprintf("%s: needs an argument", m[0]))
+		case arg != "" && !f.Arg.IsKey && !f.Arg.IsIndex:
+			problems = append(problems, fmt.Sprintf("%s: takes no argument", m[0]))
+		}
+	}
+	for _, m := range numericUse.FindAllStringSubmatch(text, -1) {
+		name := regexp.MustCompile(`\[.*\]$`).ReplaceAllString(m[1], "")
+		if f, ok := fields[name]; ok && f.Type != "uint64" && f.Type != "reltime" && f.Type != "abstime" {
+			problems = append(problems, fmt.Sprintf("%s %s: ordering operator on a %s field", m[1], m[2], f.Type))
+		}
+	}
+	return problems
+}
+
+func declaredFields() map[string]sdk.FieldEntry {
+	fields := map[string]sdk.FieldEntry{}
+	for _, f := range (&Plugin{}).Fields() {
+		fields[f.Name] = f
+	}
+	return fields
+}
+
+func TestCheckFieldRefsCatchesMistakes(t *testing.T) {
+	fields := declaredFields()
+	for _, bad := range []string{"docker.no.such.field = x", "docker.attributes = x", "docker.type[x] = y"} {
+		if len(checkFieldRefs(bad, fields)) == 0 {
+			t.Errorf("checkFieldRefs(%q) found nothing wrong", bad)
+		}
+	}
+	if p := checkFieldRefs("docker.type = container and docker.attributes[com.example.team] = x", fields); len(p) != 0 {
+		t.Errorf("checkFieldRefs flags valid references: %v", p)
+	}
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
+	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/plugins/source"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/stream"
+)
+
+// batchWait is how long NextBatch waits for the first event of a batch
+// before it gives the turn back to Falco with sdk.ErrTimeout. It matches the
+// SDK's push instances; Falco loops on next_batch anyway.
+const batchWait = 30 * time.Millisecond
+
+// instance is one open stream: a fleet of host watchers whose events fan in
+// to one channel.
+//
+// It does not use source.NewPushInstance: that one waits until a batch is
+// full or its timer fires, which adds up to 30 ms of latency to a quiet
+// fleet's events. This one returns as soon as the channel has nothing more
+// to give right now, so a lone event reaches Falco at once and a flood still
+// fills whole batches.
+type instance struct {
+	source.BaseInstance
+	fleet  *stream.Fleet
+	events <-chan stream.Event
+	timer  *time.Timer
+	closed bool
+}
+
+// openInstance parses open_params with the defaults of cfg and starts
+// watching every host. Bad endpoints fail here, naming the culprit; a host
+// that is merely down does not: its watcher keeps trying.
+func openInstance(cfg Config, params string) (*instance, error) {
+	endpoints, err := hosts.Parse(params, hosts.Defaults{
+		CertDir: cfg.TLS.CertDir,
+		CA:      cfg.TLS.CA,
+		Cert:    cfg.TLS.Cert,
+		Key:     cfg.TLS.Key,
+	}, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("open_params: %w", err)
+	}
+	fleet, err := stream.Start(context.Background(), endpoints, streamOptions(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	// Each batch slot must hold the largest event the stream lets through.
+	batch, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(slotSize(cfg.MaxEventSize, endpoints)))
+	if err != nil {
+		_ = fleet.Close()
+		return nil, fmt.Errorf("open: allocating the event batch: %w", err)
+	}
+	timer := time.NewTimer(batchWait)
+	timer.Stop()
+	inst := &instance{fleet: fleet, events: fleet.Events(), timer: timer}
+	inst.SetEvents(batch)
+	return inst, nil
+}
+
+// slotSize is the size of one batch slot: the largest payload a line of
+// maxLine bytes from any of the endpoints can make, so that no event the
+// stream lets through can fail to fit (which would end the stream in Falco).
+func slotSize(maxLine uint32, endpoints []hosts.Endpoint) int {
+	longestName := 0
+	for _, ep := range endpoints {
+		longestName = max(longestName, len(ep.Name))
+	}
+	return payload.MaxSize(longestName, int(maxLine))
+}
+
+// streamOptions maps init_config onto the stream's options.
+func streamOptions(cfg Config) stream.Options {
+	return stream.Options{
+		Filters: stream.Filters{
+			Types:   cfg.Filters.Types,
+			Actions: cfg.Filters.Actions,
+			Labels:  cfg.Filters.Labels,
+		},
+		MinBackoff:   time.Duration(cfg.Reconnect.MinBackoff),
+		MaxBackoff:   time.Duration(cfg.Reconnect.MaxBackoff),
+		CallTimeout:  time.Duration(cfg.CallTimeout),
+		MaxLineSize: int(cfg.MaxEventSize),
+	}
+}
+
+// NextBatch hands Falco the events that are ready, waiting up to batchWait
+// for the first one.
+func (i *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
+	if i.closed {
+		return 0, sdk.ErrEOF
+	}
+	var ev stream.Event
+	var ok bool
+	select {
+	case ev, ok = <-i.events:
+	default:
+		i.timer.Reset(batchWait)
+		select {
+		case ev, ok = <-i.events:
+			i.timer.Stop()
+		case <-i.timer.C:
+			return 0, sdk.ErrTimeout
+		}
+	}
+	n := 0
+	for {
+		if !ok {
+			// The fleet only closes its channel when it is closed itself.
+			i.closed = true
+			if n == 0 {
+				return 0, sdk.ErrEOF
+			}
+			return n, nil
+		}
+		if err := writeEvent(evts.Get(n), ev); err != nil {
+			return n, err
+		}
+		n++
+		if n == evts.Len() {
+			return n, nil
+		}
+		select {
+		case ev, ok = <-i.events:
+		default:
+			return n, nil
+		}
+	}
+}
+
+// writeEvent copies one event into Falco's batch slot.
+func writeEvent(w sdk.EventWriter, ev stream.Event) error {
+	written, err := w.Writer().Write(ev.Payload)
+	if err != nil {
+		return fmt.Errorf("event of %d bytes does not fit the batch slot: %w", len(ev.Payload), err)
+	}
+	if written != len(ev.Payload) {
+		return fmt.Errorf("event of %d bytes does not fit the batch slot", len(ev.Payload))
+	}
+	w.SetTimestamp(uint64(ev.TimeNano))
+	return nil
+}
+
+// Close stops every watcher and waits for them.
+func (i *instance) Close() {
+	i.closed = true
+	i.timer.Stop()
+	_ = i.fleet.Close()
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+// Package stream watches the Docker events of a fleet of daemons and fans
+// them into one channel, each event's payload built once (payload.Build)
+// in the reader of its host and tagged with the host's label.
+//
+// # One watcher per host
+//
+// Every host has one goroutine that connects, reads and reconnects on its
+// own, forever while the Fleet is open. A connection is: ping (API version
+// negotiation), GET /info (daemon ID and clock), on a reconnection a replay
+// GET /events?since=LAST&until=NOW that closes by itself, then the live
+// GET /events?since=NOW read line by line. Every call but the live stream
+// has a deadline (Options.CallTimeout); the live stream must send its
+// headers within it too.
+//
+// # Resume without duplicates, loss never hidden
+//
+// The daemon keeps its last 256 events, and since is inclusive. The watcher
+// remembers the highest daemon timeNano it processed and a hash of every
+// line at that nanosecond; a line at that nanosecond with a known hash is a
+// replayed duplicate and is dropped. The replay must start with such a line:
+// if it does not, the daemon no longer holds our last event, so events may
+// have been lost between it and the first replayed one. That is reported as
+// an events_lost health event, with reason daemon_restarted when /info's ID
+// changed or when the replay was short of the daemon's buffer (no filters
+// set: a running daemon would still hold our event), buffer_overrun
+// otherwise.
+//
+// # Liveness: dead versus idle
+//
+// An idle event stream is normal for Docker, so silence proves nothing. A
+// host whose connection dies is seen by the transport (a closed unix socket,
+// a reset, or TCP keep-alive probes for a vanished peer, set by hosts). A
+// daemon that is alive on the network but hung is not: every PingInterval,
+// a separate short /_ping request (its connection closed after the answer,
+// so an idle host holds only its stream's connection) must answer within
+// CallTimeout, else the stream is torn down and the host reconnects. The
+// ping runs on a timer, not a goroutine of its own, so an idle host costs
+// one goroutine.
+//
+// # Backpressure
+//
+// Every host's reader hands events to the shared channel without waiting:
+// dockerd silently skips events for a subscriber stalled over 100 ms, so
+// the reader must keep reading. When the channel is full the event is
+// dropped and counted per host; the count goes out as an events_lost event
+// (reason dropped_backpressure) as soon as there is room. Memory is bounded
+// by the channel's capacity, one read buffer per host and the longest line
+// (Options.MaxLineSize).
+//
+// # Health events
+//
+// The plugin's own events are JSON lines like the daemon's, with Type
+// "dockerfleet", Actor.ID the host label, the plugin's clock as time, and
+// actions stream_up, stream_down (attribute reason) and events_lost
+// (attributes from, until, count when known, reason: daemon_restarted,
+// buffer_overrun, dropped_backpressure or malformed).
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+	"github.com/dockerfleet/dockerfleet/hosts"
+)
+
+// Event is one event of the fleet. The consumer owns Payload: it is never
+// written again by the stream.
+type Event struct {
+	// Payload is a payload in the extract/payload format.
+	Payload []byte
+	// TimeNano is the daemon's timeNano for Docker events, the plugin's
+	// clock for health events.
+	TimeNano int64
+}
+
+// Fleet watches a set of hosts. Close it to stop.
+type Fleet struct {
+	events   chan Event
+	cancel   context.CancelFunc
+	watchers []*watcher
+	// wg, not an errgroup: a watcher never returns an error (it retries
+	// forever and turns failures into health events), and the errgroup's
+	// cancel-on-first-error would let one bad host stop every other.
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+
+	// Liveness pings run on timer goroutines; Close waits for those that
+	// started and refuses new ones.
+	pingMu     sync.Mutex
+	pingClosed bool
+	pings      sync.WaitGroup
+}
+
+// Start builds one Docker client per endpoint and starts watching every
+// host. It does not connect: a host that is down does not delay Start nor
+// stop the others. It fails on bad options, an endpoint without a name, two
+// endpoints with the same name, or an endpoint whose client cannot be
+// built (e.g. TLS files), naming the endpoint.
+func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Fleet, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	filterJSON, err := opts.Filters.json()
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{events: make(chan Event, opts.Buffer)}
+	seed := maphash.MakeSeed()
+	names := make(map[string]int, len(endpoints))
+	for i, ep := range endpoints {
+		if ep.Name == "" {
+			f.closeClients()
+			return nil, fmt.Errorf("stream: endpoint %d (%s) has no name", i+1, ep.URL)
+		}
+		if j, dup := names[ep.Name]; dup {
+			f.closeClients()
+			return nil, fmt.Errorf("stream: endpoints %d and %d have the same name %q", j+1, i+1, ep.Name)
+		}
+		names[ep.Name] = i
+		if _, _, err := payload.Build(nil, ep.Name, []byte(`{"Type":"t","Action":"a"}`)); err != nil {
+			f.closeClients()
+			return nil, fmt.Errorf("stream: endpoint %d (%s): bad name: %w", i+1, ep.URL, err)
+		}
+		cli, err := ep.NewClient()
+		if err != nil {
+			f.closeClients()
+			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
+		}
+		f.watchers = append(f.watchers, newWatcher(f, ep, cli, &opts, filterJSON, seed))
+	}
+	ctx, f.cancel = context.WithCancel(ctx)
+	for _, w := range f.watchers {
+		f.wg.Go(func() { w.run(ctx) })
+	}
+	return f, nil
+}
+
+// Events is the channel of every host's events and health events. It is
+// closed by Close, after the last send.
+func (f *Fleet) Events() <-chan Event { return f.events }
+
+// Close stops every watcher, waits for them, releases their connections
+// and closes Events. It returns promptly: no call in flight outlives the
+// cancellation of its context. It is safe to call more than once.
+func (f *Fleet) Close() error {
+	f.closeOnce.Do(func() {
+		f.pingMu.Lock()
+		f.pingClosed = true
+		f.pingMu.Unlock()
+		f.cancel()
+		f.wg.Wait()
+		f.pings.Wait()
+		f.closeClients()
+		close(f.events)
+	})
+	return nil
+}
+
+func (f *Fleet) closeClients() {
+	for _, w := range f.watchers {
+		_ = w.cli.Close()
+	}
+}
+
+// startPing registers a liveness ping; false once Close has begun.
+func (f *Fleet) startPing() bool {
+	f.pingMu.Lock()
+	defer f.pingMu.Unlock()
+	if f.pingClosed {
+		return false
+	}
+	f.pings.Add(1)
+	return true
+}
+
+// HostStats are the counters of one host.
+type HostStats struct {
+	Host       string
+	Up         bool   // the live stream is connected
+	Delivered  uint64 // daemon events handed to Events
+	Duplicates uint64 // replayed events dropped at the resume boundary
+	Dropped    uint64 // events dropped because Events was full
+	Malformed  uint64 // lines skipped: malformed or oversized
+	Connects   uint64 // live streams established
+	Losses     uint64 // events_lost reports delivered
+}
+
+// Stats returns the counters of every host, in the order of the endpoints.
+func (f *Fleet) Stats() []HostStats {
+	out := make([]HostStats, len(f.watchers))
+	for i, w := range f.watchers {
+		out[i] = HostStats{
+			Host:       w.host,
+			Up:         w.up.Load(),
+			Delivered:  w.delivered.Load(),
+			Duplicates: w.duplicates.Load(),
+			Dropped:    w.dropped.Load(),
+			Malformed:  w.malformed.Load(),
+			Connects:   w.connects.Load(),
+			Losses:     w.losses.Load(),
+		}
+	}
+	return out
+}
+
+// errStreamEnded is the reason of a stream the daemon ended cleanly.
+var errStreamEnded = errors.New("event stream ended by the daemon")
+
+// counter is an atomic counter on its own; a named type keeps the
+// watcher's fields readable.
+type counter = atomic.Uint64

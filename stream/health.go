@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package stream
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+)
+
+// HealthType is the Docker event Type of the plugin's own events; Docker
+// itself never uses it.
+const HealthType = "dockerfleet"
+
+// Actions of health events and reasons of events_lost.
+const (
+	ActionStreamUp   = "stream_up"
+	ActionStreamDown = "stream_down"
+	ActionEventsLost = "events_lost"
+
+	ReasonDaemonRestarted     = "daemon_restarted"
+	ReasonBufferOverrun       = "buffer_overrun"
+	ReasonDroppedBackpressure = "dropped_backpressure"
+	ReasonMalformed           = "malformed"
+)
+
+// lossReason indexes watcher.pending.
+type lossReason int
+
+const (
+	reasonRestarted lossReason = iota
+	reasonOverrun
+	reasonBackpressure
+	reasonMalformed
+	numReasons
+)
+
+var reasonNames = [numReasons]string{ReasonDaemonRestarted, ReasonBufferOverrun, ReasonDroppedBackpressure, ReasonMalformed}
+
+// loss is a window of lost events not yet reported.
+type loss struct {
+	from, until int64 // Unix nanoseconds
+	count       uint64
+	known       bool // count is exact
+	pending     bool
+}
+
+func (l *loss) merge(o loss) {
+	if !l.pending {
+		*l = o
+		return
+	}
+	l.from, l.until = min(l.from, o.from), max(l.until, o.until)
+	l.count += o.count
+	l.known = l.known && o.known
+}
+
+// addLoss records lost events; count 0 means unknown.
+func (w *watcher) addLoss(r lossReason, from, until int64, count uint64) {
+	w.lossMu.Lock()
+	w.pending[r].merge(loss{from: from, until: until, count: count, known: count > 0, pending: true})
+	w.lossMu.Unlock()
+	w.lossPending.Store(true)
+}
+
+// flushLoss tries to deliver the pending loss reports, waiting at most
+// wait for room. The lock is not held while waiting, so the reader, which
+// records drops, never waits for a flush by another goroutine.
+func (w *watcher) flushLoss(wait time.Duration) {
+	for r := range numReasons {
+		w.lossMu.Lock()
+		l := w.pending[r]
+		w.pending[r] = loss{}
+		w.lossMu.Unlock()
+		if !l.pending {
+			continue
+		}
+		attrs := map[string]string{
+			"reason": reasonNames[r],
+			"from":   time.Unix(0, l.from).UTC().Format(time.RFC3339Nano),
+			"until":  time.Unix(0, l.until).UTC().Format(time.RFC3339Nano),
+		}
+		if l.known {
+			attrs["count"] = strconv.FormatUint(l.count, 10)
+		}
+		ev, ok := w.healthEvent(ActionEventsLost, attrs)
+		if ok && w.send(ev, wait) {
+			w.losses.Add(1)
+			continue
+		}
+		if ok {
+			w.lossMu.Lock()
+			w.pending[r].merge(l)
+			w.lossMu.Unlock()
+		}
+	}
+	w.lossMu.Lock()
+	left := false
+	for _, l := range w.pending {
+		left = left || l.pending
+	}
+	w.lossPending.Store(left)
+	w.lossMu.Unlock()
+}
+
+func (w *watcher) send(ev Event, wait time.Duration) bool {
+	if wait <= 0 {
+		select {
+		case w.f.events <- ev:
+			return true
+		default:
+			return false
+		}
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case w.f.events <- ev:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// deliverHealth sends a stream_up or stream_down event; when Events is
+// full it is counted as lost like any other event.
+func (w *watcher) deliverHealth(action string, attrs map[string]string) {
+	ev, ok := w.healthEvent(action, attrs)
+	if !ok {
+		return
+	}
+	if !w.deliver(ev) {
+		w.dropped.Add(1)
+		w.addLoss(reasonBackpressure, ev.TimeNano, ev.TimeNano, 1)
+	}
+}
+
+// healthLine is a health event as a JSON line shaped like the daemon's.
+type healthLine struct {
+	Type     string
+	Action   string
+	Actor    healthActor
+	Scope    string `json:"scope"`
+	Time     int64  `json:"time"`
+	TimeNano int64  `json:"timeNano"`
+}
+
+type healthActor struct {
+	ID         string
+	Attributes map[string]string
+}
+
+// healthEvent builds a health event stamped with the plugin's clock. It
+// cannot fail for a valid host label (Start and payload check those).
+func (w *watcher) healthEvent(action string, attrs map[string]string) (Event, bool) {
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	now := w.opts.Now().UnixNano()
+	line, err := json.Marshal(healthLine{
+		Type: HealthType, Action: action, Actor: healthActor{ID: w.host, Attributes: attrs},
+		Scope: "local", Time: now / 1e9, TimeNano: now,
+	})
+	if err != nil {
+		return Event{}, false
+	}
+	p, _, err := payload.Build(nil, w.host, line)
+	if err != nil {
+		return Event{}, false
+	}
+	return Event{Payload: p, TimeNano: now}, true
+}

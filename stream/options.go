@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package stream
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+)
+
+// Defaults of Options, applied to zero fields.
+const (
+	DefaultMinBackoff   = 500 * time.Millisecond
+	DefaultMaxBackoff   = 30 * time.Second
+	DefaultCallTimeout  = 10 * time.Second
+	DefaultPingInterval = 30 * time.Second
+	DefaultBuffer       = 4096
+	DefaultMaxLineSize  = 256 << 10
+)
+
+// Filters are the daemon-side filters of every host's /events, as the
+// docker CLI's --filter type=, event= and label= take them.
+type Filters struct {
+	Types   []string // e.g. "container", "image"
+	Actions []string // e.g. "start", "die"
+	Labels  []string // "key" or "key=value"
+}
+
+func (f Filters) empty() bool { return len(f.Types)+len(f.Actions)+len(f.Labels) == 0 }
+
+// json encodes the filters as the daemon's ?filters= takes them; "" when
+// there are none.
+func (f Filters) json() (string, error) {
+	if f.empty() {
+		return "", nil
+	}
+	args := filters.NewArgs()
+	for _, group := range []struct {
+		key  string
+		vals []string
+	}{{"type", f.Types}, {"event", f.Actions}, {"label", f.Labels}} {
+		for _, v := range group.vals {
+			if v == "" {
+				return "", fmt.Errorf("stream: empty %s filter", group.key)
+			}
+			args.Add(group.key, v)
+		}
+	}
+	return filters.ToJSON(args)
+}
+
+// Options tune a Fleet. The zero value means the defaults above.
+type Options struct {
+	// Filters go to every daemon's /events.
+	Filters Filters
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts of one host: it doubles from MinBackoff up to MaxBackoff,
+	// with jitter, and starts again from MinBackoff once a connection
+	// delivered events.
+	MinBackoff, MaxBackoff time.Duration
+	// CallTimeout bounds every call to a daemon but the event stream
+	// itself: ping, /info, the replay after a reconnection, and the wait
+	// for the stream's response headers.
+	CallTimeout time.Duration
+	// PingInterval is how often a connected host is pinged, on a separate
+	// short request, to tell a hung daemon from an idle one; a negative
+	// value turns liveness pings off.
+	PingInterval time.Duration
+	// Buffer is the capacity, in events, of the channel every host feeds.
+	Buffer int
+	// MaxLineSize is the longest event line kept; longer ones are skipped
+	// and reported as lost (reason malformed). At most payload.MaxLineLen.
+	MaxLineSize int
+	// Now is the clock of the plugin's own health events; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// withDefaults checks o and fills its zero fields.
+func (o Options) withDefaults() (Options, error) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"MinBackoff", o.MinBackoff}, {"MaxBackoff", o.MaxBackoff}, {"CallTimeout", o.CallTimeout}} {
+		if d.v < 0 {
+			return o, fmt.Errorf("stream: %s %v is negative", d.name, d.v)
+		}
+	}
+	if o.Buffer < 0 {
+		return o, fmt.Errorf("stream: Buffer %d is negative", o.Buffer)
+	}
+	if o.MaxLineSize < 0 || o.MaxLineSize > payload.MaxLineLen {
+		return o, fmt.Errorf("stream: MaxLineSize %d is outside 0..%d", o.MaxLineSize, payload.MaxLineLen)
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.MinBackoff, DefaultMinBackoff)
+	def(&o.MaxBackoff, DefaultMaxBackoff)
+	def(&o.CallTimeout, DefaultCallTimeout)
+	def(&o.PingInterval, DefaultPingInterval)
+	if o.MinBackoff > o.MaxBackoff {
+		return o, fmt.Errorf("stream: MinBackoff %v is more than MaxBackoff %v", o.MinBackoff, o.MaxBackoff)
+	}
+	if o.Buffer == 0 {
+		o.Buffer = DefaultBuffer
+	}
+	if o.MaxLineSize == 0 {
+		o.MaxLineSize = DefaultMaxLineSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package stream
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/dockerfleet/dockerfleet/hosts"
+)
+
+// daemonRingSize is how many past events dockerd keeps for since replays.
+const daemonRingSize = 256
+
+// maxBoundary bounds the hashes kept for one nanosecond.
+const maxBoundary = 64
+
+// readBufferSize is each host's line buffer; longer lines are assembled in
+// a separate buffer, up to Options.MaxLineSize.
+const readBufferSize = 4 << 10
+
+// watcher follows one host. Its fields are owned by its goroutine, but for
+// the atomics and what lossMu guards.
+type watcher struct {
+	f          *Fleet
+	ep         hosts.Endpoint
+	host       string
+	cli        *client.Client
+	hc         *http.Client
+	opts       *Options
+	filterJSON string
+	seed       maphash.Seed
+
+	br   *bufio.Reader // reused across connections
+	long []byte        // assembles lines longer than br's buffer
+	slab []byte        // payloads are carved from it during bursts
+
+	daemonID   string
+	lastTS     int64    // highest daemon timeNano processed; 0: none yet
+	boundary   []uint64 // hashes of the lines processed at lastTS
+	resumeFrom int64    // daemon time the first stream started at
+
+	wasDown bool // a stream_down was sent since the last stream_up
+
+	lossMu      sync.Mutex
+	pending     [numReasons]loss
+	lossPending atomic.Bool
+
+	up                                                  atomic.Bool
+	delivered, duplicates, dropped, malformed, connects counter
+	losses                                              counter
+}
+
+func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, opts *Options, filterJSON string, seed maphash.Seed) *watcher {
+	return &watcher{f: f, ep: ep, host: ep.Name, cli: cli, hc: cli.HTTPClient(), opts: opts, filterJSON: filterJSON, seed: seed}
+}
+
+// run connects, reads and reconnects until ctx ends.
+func (w *watcher) run(ctx context.Context) {
+	attempt := 0
+	for {
+		progress, err := w.session(ctx)
+		w.setDown(ctx, err)
+		if ctx.Err() != nil {
+			return
+		}
+		if progress {
+			attempt = 0
+		}
+		d := backoff(w.opts.MinBackoff, w.opts.MaxBackoff, attempt)
+		attempt++
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the wait before attempt n (from 0): min·2ⁿ capped at max, of
+// which a random half is taken off so that a fleet that lost a network
+// link does not come back in lockstep.
+func backoff(lo, hi time.Duration, n int) time.Duration {
+	d := hi
+	if n < 32 && lo<<n < hi && lo<<n > 0 {
+		d = lo << n
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// setDown reports a stream that went down, or a host that could not be
+// reached, once until it comes up again.
+func (w *watcher) setDown(ctx context.Context, err error) {
+	wasUp := w.up.Swap(false)
+	if ctx.Err() != nil || (!wasUp && w.wasDown) {
+		return
+	}
+	w.wasDown = true
+	w.deliverHealth("stream_down", map[string]string{"reason": reason(err)})
+}
+
+func reason(err error) string {
+	if err == nil {
+		return errStreamEnded.Error()
+	}
+	return err.Error()
+}
+
+// session makes one connection and reads its live stream until it ends.
+// progress tells whether it delivered any event.
+func (w *watcher) session(ctx context.Context) (progress bool, err error) {
+	before := w.delivered.Load()
+	defer func() { progress = w.delivered.Load() > before }()
+
+	pctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	ping, err := w.cli.Ping(pctx)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("ping: %w", err)
+	}
+	w.cli.NegotiateAPIVersionPing(ping)
+
+	id, now, err := w.info(ctx)
+	if err != nil {
+		return false, err
+	}
+	restarted := w.daemonID != "" && id != w.daemonID
+	w.daemonID = id
+	if w.lastTS != 0 || w.resumeFrom != 0 {
+		if err := w.replay(ctx, now, restarted); err != nil {
+			return false, err
+		}
+	}
+	if w.resumeFrom == 0 {
+		w.resumeFrom = now
+	}
+	return false, w.live(ctx, now)
+}
+
+// info asks the daemon's ID and clock (Unix nanoseconds).
+func (w *watcher) info(ctx context.Context) (id string, now int64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	defer cancel()
+	resp, err := w.get(ctx, "/info", nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("info: %w", err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		ID         string
+		SystemTime string
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
+		return "", 0, fmt.Errorf("info: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, info.SystemTime)
+	if err != nil {
+		// Without the daemon's clock, ours is the best guess; since
+		// is inclusive and duplicates are dropped, erring early is safe.
+		t = time.Now()
+	}
+	return info.ID, t.UnixNano(), nil
+}
+
+// get sends GET path to the daemon and checks the status.
+func (w *watcher) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
+	req, err := w.ep.NewRequest(ctx, w.cli, http.MethodGet, path, q)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		var msg struct{ Message string }
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&msg)
+		return nil, fmt.Errorf("%s: daemon answered %s: %s", path, resp.Status, msg.Message)
+	}
+	return resp, nil
+}
+
+func (w *watcher) eventsQuery(since, until int64) url.Values {
+	q := url.Values{}
+	if since != 0 {
+		q.Set("since", formatTime(since))
+	}
+	if until != 0 {
+		q.Set("until", formatTime(until))
+	}
+	if w.filterJSON != "" {
+		q.Set("filters", w.filterJSON)
+	}
+	return q
+}
+
+// formatTime writes Unix nanoseconds as the daemon's since/until take them.
+func formatTime(ns int64) string {
+	return strconv.FormatInt(ns/1e9, 10) + "." + fmt.Sprintf("%09d", ns%1e9)
+}
+
+// replayState follows the replay of a reconnection.
+type replayState struct {
+	count   int   // daemon events in the replay
+	first   int64 // timeNano of the first one
+	matched bool  // the first one is our last event
+}
+
+// replay reads what the daemon still holds from our last event up to now,
+// and reports a loss when our last event is not where the replay starts.
+func (w *watcher) replay(ctx context.Context, now int64, restarted bool) error {
+	from := w.lastTS
+	if from == 0 {
+		from = w.resumeFrom
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	defer cancel()
+	resp, err := w.get(ctx, "/events", w.eventsQuery(from, max(now, from)))
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer resp.Body.Close()
+	var st replayState
+	hadBoundary := w.lastTS != 0
+	if err := w.readLines(resp.Body, &st); err != io.EOF {
+		return fmt.Errorf("replay: %w", err)
+	}
+	full := st.count >= daemonRingSize
+	if (hadBoundary && !st.matched) || restarted || full {
+		until := st.first
+		if st.count == 0 {
+			until = now
+		}
+		r := reasonOverrun
+		if restarted || (!full && w.opts.Filters.empty()) {
+			r = reasonRestarted
+		}
+		w.addLoss(r, from, until, 0)
+	}
+	return nil
+}
+
+// live opens the live stream and reads it until it ends.
+func (w *watcher) live(ctx context.Context, since int64) error {
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	// The headers must come within CallTimeout: a daemon that accepts and
+	// never answers must not hold the host forever.
+	headers := time.AfterFunc(w.opts.CallTimeout, func() { stop(errors.New("events: no response headers within the call timeout")) })
+	resp, err := w.get(sctx, "/events", w.eventsQuery(since, 0))
+	headers.Stop()
+	if err != nil {
+		if c := context.Cause(sctx); c != nil && ctx.Err() == nil {
+			return c
+		}
+		return fmt.Errorf("events: %w", err)
+	}
+	defer resp.Body.Close()
+	w.connects.Add(1)
+	w.up.Store(true)
+	w.wasDown = false
+	w.deliverHealth("stream_up", nil)
+
+	if w.opts.PingInterval > 0 {
+		// The callback re-arms its own timer; an atomic pointer hands it
+		// over without a race with AfterFunc's return.
+		var timer atomic.Pointer[time.Timer]
+		t := time.AfterFunc(w.opts.PingInterval, func() {
+			if !w.f.startPing() {
+				return
+			}
+			defer w.f.pings.Done()
+			if sctx.Err() != nil {
+				return
+			}
+			if err := w.ping(sctx); err != nil && sctx.Err() == nil {
+				stop(fmt.Errorf("liveness ping: %w", err))
+				return
+			}
+			w.flushLoss(w.opts.PingInterval / 4)
+			if t := timer.Load(); t != nil {
+				t.Reset(w.opts.PingInterval)
+			}
+		})
+		timer.Store(t)
+		defer t.Stop()
+	}
+	err = w.readLines(resp.Body, nil)
+	if c := context.Cause(sctx); c != nil && ctx.Err() == nil {
+		return c
+	}
+	if err == io.EOF {
+		return errStreamEnded
+	}
+	return fmt.Errorf("events: %w", err)
+}
+
+// ping checks that the daemon answers, on a connection of its own that is
+// closed afterwards.
+func (w *watcher) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	defer cancel()
+	req, err := w.ep.NewRequest(ctx, w.cli, http.MethodGet, "/_ping", nil)
+	if err != nil {
+		return err
+	}
+	req.URL.Path = "/_ping"
+	req.Close = true
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError {
+		return fmt.Errorf("daemon answered %s", resp.Status)
+	}
+	return nil
+}
