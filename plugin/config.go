@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dockerfleet/dockerfleet/stream"
 )
 
 // Config is the plugin's init_config: what applies to every host of the fleet.
@@ -29,6 +31,16 @@ type Config struct {
 	Reconnect ReconnectConfig `json:"reconnect"`
 	// CallTimeout bounds every call to a daemon except the event stream itself.
 	CallTimeout Duration `json:"callTimeout"`
+	// PingInterval is how often a connected daemon is pinged, to tell a hung
+	// daemon from an idle one (an idle event stream is normal for Docker).
+	PingInterval Duration `json:"pingInterval"`
+	// StillDownInterval is how often a host that stays unreachable is
+	// reported again (stream_still_down), so that rules can alert on hosts
+	// silent for longer than that.
+	StillDownInterval Duration `json:"stillDownInterval"`
+	// BufferSize is the number of events held between the hosts and Falco;
+	// past it, events are dropped, counted and reported as lost.
+	BufferSize uint32 `json:"bufferSize"`
 	// MaxEventSize is the largest event, in bytes, that reaches Falco; a larger
 	// one is skipped and reported as lost.
 	MaxEventSize uint32 `json:"maxEventSize"`
@@ -97,6 +109,8 @@ const (
 	defaultBatchSize    = 128
 	maxMaxEventSize     = 16 * 1024 * 1024
 	maxBatchSize        = 65536
+	defaultBufferSize   = 4096
+	maxBufferSize       = 1 << 20
 )
 
 // DefaultConfig returns the configuration used when init_config is empty.
@@ -106,10 +120,13 @@ func DefaultConfig() Config {
 			MinBackoff: Duration(500 * time.Millisecond),
 			MaxBackoff: Duration(30 * time.Second),
 		},
-		CallTimeout:  Duration(10 * time.Second),
-		MaxEventSize: defaultMaxEventSize,
-		BatchSize:    defaultBatchSize,
-		UseAsync:     defaultUseAsync,
+		CallTimeout:       Duration(10 * time.Second),
+		PingInterval:      Duration(30 * time.Second),
+		StillDownInterval: Duration(5 * time.Minute),
+		BufferSize:        defaultBufferSize,
+		MaxEventSize:      defaultMaxEventSize,
+		BatchSize:         defaultBatchSize,
+		UseAsync:          defaultUseAsync,
 	}
 }
 
@@ -239,6 +256,17 @@ func (c *Config) validate() error {
 	if time.Duration(c.CallTimeout) <= 0 {
 		return fmt.Errorf(`key "callTimeout": must be positive, got %s`, time.Duration(c.CallTimeout))
 	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"pingInterval", c.PingInterval}, {"stillDownInterval", c.StillDownInterval}} {
+		if time.Duration(d.v) < time.Second {
+			return fmt.Errorf("key %q: must be at least 1s, got %s", d.key, time.Duration(d.v))
+		}
+	}
+	if c.BufferSize < 1 || c.BufferSize > maxBufferSize {
+		return fmt.Errorf(`key "bufferSize": %d is out of range [1, %d]`, c.BufferSize, maxBufferSize)
+	}
 	if c.MaxEventSize < 1024 || c.MaxEventSize > maxMaxEventSize {
 		return fmt.Errorf(`key "maxEventSize": %d is out of range [1024, %d]`, c.MaxEventSize, maxMaxEventSize)
 	}
@@ -265,4 +293,22 @@ func compactSchema() string {
 		return configSchema
 	}
 	return b.String()
+}
+
+// streamOptions maps init_config onto the stream's options.
+func streamOptions(cfg Config) stream.Options {
+	return stream.Options{
+		Filters: stream.Filters{
+			Types:   cfg.Filters.Types,
+			Actions: cfg.Filters.Actions,
+			Labels:  cfg.Filters.Labels,
+		},
+		MinBackoff:        time.Duration(cfg.Reconnect.MinBackoff),
+		MaxBackoff:        time.Duration(cfg.Reconnect.MaxBackoff),
+		CallTimeout:       time.Duration(cfg.CallTimeout),
+		MaxLineSize:       int(cfg.MaxEventSize),
+		PingInterval:      time.Duration(cfg.PingInterval),
+		StillDownInterval: time.Duration(cfg.StillDownInterval),
+		Buffer:            int(cfg.BufferSize),
+	}
 }

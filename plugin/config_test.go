@@ -31,6 +31,9 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		"filters": {"types": ["container", "image"], "actions": ["start", "exec_start"], "labels": ["team", "env=prod"]},
 		"reconnect": {"minBackoff": "100ms", "maxBackoff": "1m"},
 		"callTimeout": "3s",
+		"pingInterval": "2s",
+		"stillDownInterval": "10m",
+		"bufferSize": 100,
 		"maxEventSize": 2048,
 		"batchSize": 512,
 		"useAsync": true
@@ -40,13 +43,16 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		TLS:          TLSConfig{CertDir: "/etc/d", CA: "/etc/ca.pem", Cert: "/etc/c.pem", Key: "/etc/k.pem"},
-		Filters:      FiltersConfig{Types: []string{"container", "image"}, Actions: []string{"start", "exec_start"}, Labels: []string{"team", "env=prod"}},
-		Reconnect:    ReconnectConfig{MinBackoff: Duration(100 * time.Millisecond), MaxBackoff: Duration(time.Minute)},
-		CallTimeout:  Duration(3 * time.Second),
-		MaxEventSize: 2048,
-		BatchSize:    512,
-		UseAsync:     true,
+		TLS:               TLSConfig{CertDir: "/etc/d", CA: "/etc/ca.pem", Cert: "/etc/c.pem", Key: "/etc/k.pem"},
+		Filters:           FiltersConfig{Types: []string{"container", "image"}, Actions: []string{"start", "exec_start"}, Labels: []string{"team", "env=prod"}},
+		Reconnect:         ReconnectConfig{MinBackoff: Duration(100 * time.Millisecond), MaxBackoff: Duration(time.Minute)},
+		CallTimeout:       Duration(3 * time.Second),
+		PingInterval:      Duration(2 * time.Second),
+		StillDownInterval: Duration(10 * time.Minute),
+		BufferSize:        100,
+		MaxEventSize:      2048,
+		BatchSize:         512,
+		UseAsync:          true,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)
@@ -80,6 +86,9 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{`{"callTimeout": 5}`, `duration string`},
 		{`{"callTimeout": "-1s"}`, `callTimeout`},
 		{`{"maxEventSize": 10}`, `maxEventSize`},
+		{`{"pingInterval": "10ms"}`, `key "pingInterval": must be at least 1s`},
+		{`{"stillDownInterval": "0s"}`, `key "stillDownInterval"`},
+		{`{"bufferSize": 0}`, `key "bufferSize"`},
 		{`{"maxEventSize": "big"}`, `key "maxEventSize"`},
 		{`{"batchSize": 0}`, `batchSize`},
 		{`{"useAsync": "yes"}`, `key "useAsync"`},

@@ -79,21 +79,6 @@ func slotSize(maxLine uint32, endpoints []hosts.Endpoint) int {
 	return payload.MaxSize(longestName, int(maxLine))
 }
 
-// streamOptions maps init_config onto the stream's options.
-func streamOptions(cfg Config) stream.Options {
-	return stream.Options{
-		Filters: stream.Filters{
-			Types:   cfg.Filters.Types,
-			Actions: cfg.Filters.Actions,
-			Labels:  cfg.Filters.Labels,
-		},
-		MinBackoff:   time.Duration(cfg.Reconnect.MinBackoff),
-		MaxBackoff:   time.Duration(cfg.Reconnect.MaxBackoff),
-		CallTimeout:  time.Duration(cfg.CallTimeout),
-		MaxLineSize: int(cfg.MaxEventSize),
-	}
-}
-
 // NextBatch hands Falco the events that are ready, waiting up to batchWait
 // for the first one.
 func (i *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {

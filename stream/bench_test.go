@@ -30,12 +30,15 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer f.Close()
-			// Warm up: every host connected and flooding.
-			for up := 0; up < n; {
-				ev := <-f.Events()
-				if p, err := payload.Parse(ev.Payload); err == nil && p.Action() == ActionStreamUp {
-					up++
+			// Warm up: every host connected and flooding (a stream_up may
+			// be dropped when the channel is full: look for any event).
+			seen := map[string]bool{}
+			for len(seen) < n {
+				p, err := payload.Parse((<-f.Events()).Payload)
+				if err != nil {
+					b.Fatal(err)
 				}
+				seen[p.Host()] = true
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -18,8 +18,10 @@ const (
 	DefaultMaxBackoff   = 30 * time.Second
 	DefaultCallTimeout  = 10 * time.Second
 	DefaultPingInterval = 30 * time.Second
-	DefaultBuffer       = 4096
-	DefaultMaxLineSize  = 256 << 10
+	// DefaultStillDownInterval: see Options.StillDownInterval.
+	DefaultStillDownInterval = 5 * time.Minute
+	DefaultBuffer            = 4096
+	DefaultMaxLineSize       = 256 << 10
 )
 
 // Filters are the daemon-side filters of every host's /events, as the
@@ -70,6 +72,11 @@ type Options struct {
 	// short request, to tell a hung daemon from an idle one; a negative
 	// value turns liveness pings off.
 	PingInterval time.Duration
+	// StillDownInterval is how often a host that stays unreachable is
+	// reported again with a stream_still_down event (attributes reason,
+	// since and down_for), so that rules can alert on a host silent for
+	// that long. Zero means DefaultStillDownInterval.
+	StillDownInterval time.Duration
 	// Buffer is the capacity, in events, of the channel every host feeds.
 	Buffer int
 	// MaxLineSize is the longest event line kept; longer ones are skipped

@@ -238,6 +238,7 @@ func TestThousandHostsATenthFailing(t *testing.T) {
 	o.CallTimeout = 3 * time.Second
 	o.MinBackoff, o.MaxBackoff = time.Second, 5*time.Second
 	o.PingInterval = 10 * time.Second
+	o.Buffer = 16 << 10 // 900 hosts × 5 events at once: backpressure is tested elsewhere
 	begin := time.Now()
 	f := startFleet(t, eps, o)
 	c := collect(t, f)

@@ -503,6 +503,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !s.waitStall(r.Context(), sub) {
 				return
 			}
+			select {
+			case <-sub.kill: // a dead daemon writes nothing more
+				panic(http.ErrAbortHandler)
+			default:
+			}
 			if !write(line, len(sub.ch) == 0) {
 				return
 			}

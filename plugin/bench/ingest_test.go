@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/plugin/abihost"
+	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+)
+
+// ingestHosts are the fleet sizes of BenchmarkIngest.
+var ingestHosts = []int{1, 10, 100, 1000}
+
+// ingestRates keeps the events/s of the references of this run, per fleet
+// size, so that dockerfleet's figure is reported as ratios too.
+var ingestRates = struct {
+	sync.Mutex
+	raw, naive map[int]float64
+}{raw: map[int]float64{}, naive: map[int]float64{}}
+
+// BenchmarkIngest measures events per second delivered by next_batch from
+// n fake hosts flooding as fast as they can write (one op is one event):
+//
+//   - raw: the limit, lines read off the same sockets and dropped;
+//   - naive: the straightforward plugin (Docker client decode, JSON
+//     re-encode);
+//   - floor: the ABI floor, next_batch writing a fixed payload of the size
+//     of a dockerfleet payload (no hosts at all);
+//   - dockerfleet: the plugin, with ratios to raw and naive (x_raw, x_naive).
+func BenchmarkIngest(b *testing.B) {
+	buildLibs(b)
+	b.Run("floor", func(b *testing.B) {
+		_, in := open(b, libs.floor, fmt.Sprintf(`{"floor":true,"async":false,"payloadSize":%d}`, floodPayloadSize(b)), "")
+		b.ReportAllocs()
+		drainRate(b, in, nil)
+	})
+	for _, n := range ingestHosts {
+		if 3*n+100 > int(noFileLimit()) {
+			b.Logf("hosts=%d: skipped, open files limit %d", n, noFileLimit())
+			continue
+		}
+		b.Run(fmt.Sprintf("raw/hosts=%d", n), func(b *testing.B) {
+			rate := rawRead(b, n)
+			ingestRates.Lock()
+			ingestRates.raw[n] = rate
+			ingestRates.Unlock()
+		})
+		b.Run(fmt.Sprintf("naive/hosts=%d", n), func(b *testing.B) {
+			srv, params := floodServer(b, n)
+			defer srv.Close()
+			_, in := open(b, libs.naive, "", params)
+			waitEvents(b, in, 2000)
+			rate := drainRate(b, in, nil)
+			ingestRates.Lock()
+			ingestRates.naive[n] = rate
+			ingestRates.Unlock()
+		})
+		b.Run(fmt.Sprintf("dockerfleet/hosts=%d", n), func(b *testing.B) {
+			srv, params := floodServer(b, n)
+			defer srv.Close()
+			_, in := open(b, libs.fleet, "", params)
+			waitStreamsUp(b, in, n)
+			b.ReportAllocs()
+			rate := drainRate(b, in, nil)
+			ingestRates.Lock()
+			defer ingestRates.Unlock()
+			if r := ingestRates.raw[n]; r > 0 {
+				b.ReportMetric(rate/r, "x_raw")
+			}
+			if r := ingestRates.naive[n]; r > 0 {
+				b.ReportMetric(rate/r, "x_naive")
+			}
+		})
+	}
+}
+
+// floodServer is a fake daemon flooding n unix sockets, and its open_params.
+func floodServer(b *testing.B, n int) (*fakedocker.Server, string) {
+	b.Helper()
+	srv := fakedocker.New("flood")
+	srv.Flood(true)
+	return srv, unixFleet(b, srv, shortDir(b), n)
+}
+
+// floodLine is one event as the flooding fake daemon writes it.
+var floodLine = []byte(`{"status":"start","id":"3f4e8b2a9c1d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f","from":"registry.example.com/team/web:1.4.2","Type":"container","Action":"start","Actor":{"ID":"3f4e8b2a9c1d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f","Attributes":{"com.example.team":"payments","com.example.tier":"frontend","image":"registry.example.com/team/web:1.4.2","name":"web-7f9c","seq":"123456"}},"scope":"local","time":1700000000,"timeNano":1700000000123456789}`)
+
+// floodPayloadSize is the size of dockerfleet's payload of a flood event.
+func floodPayloadSize(tb testing.TB) int {
+	p, _, err := payload.Build(nil, "h-0", floodLine)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(p)
+}
+
+// drainRate reads batches until b.N events came, timing only that, and
+// reports events/s. each, when set, sees every event.
+func drainRate(b *testing.B, in *abihost.Instance, each func(*abihost.Event)) float64 {
+	b.Helper()
+	buf := make([]abihost.Event, 0, 1024)
+	b.ResetTimer()
+	events := 0
+	for events < b.N {
+		evts, err := in.ReadBatch(buf)
+		if err != nil && !errors.Is(err, abihost.ErrTimeout) {
+			b.Fatal(err)
+		}
+		if each != nil {
+			for i := range evts {
+				each(&evts[i])
+			}
+		}
+		events += len(evts)
+	}
+	rate := float64(events) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "events/s")
+	return rate
+}
+
+// waitEvents reads until n events came (warm-up: every stream flowing).
+func waitEvents(tb testing.TB, in *abihost.Instance, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	got := 0
+	for got < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("only %d of %d warm-up events in 2 minutes", got, n)
+		}
+		evts, err := in.ReadBatch(nil)
+		if err != nil && !errors.Is(err, abihost.ErrTimeout) {
+			tb.Fatal(err)
+		}
+		got += len(evts)
+	}
+}
+
+// waitStreamsUp reads dockerfleet's events until n stream_up health events
+// came: every host connected.
+func waitStreamsUp(tb testing.TB, in *abihost.Instance, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	up := 0
+	buf := make([]abihost.Event, 0, 1024)
+	for up < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("only %d of %d hosts up in 3 minutes", up, n)
+		}
+		evts, err := in.ReadBatch(buf)
+		if err != nil && !errors.Is(err, abihost.ErrTimeout) {
+			tb.Fatal(err)
+		}
+		for i := range evts {
+			if isStreamUp(evts[i].Payload) {
+				up++
+			}
+		}
+	}
+}
+
+func isStreamUp(p []byte) bool {
+	ev, err := payload.Parse(p)
+	return err == nil && ev.Type() == "dockerfleet" && ev.Action() == "stream_up"
+}
+
+// rawRead is the raw read limit for n flooding hosts: one goroutine per
+// host reads lines off GET /events through the same lean transport as
+// dockerfleet's clients, and drops them. It reports events/s.
+func rawRead(b *testing.B, n int) float64 {
+	b.Helper()
+	srv, params := floodServer(b, n)
+	defer srv.Close()
+	eps, err := hosts.Parse(params, hosts.Defaults{}, os.Getenv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		srv.Close()
+		wg.Wait()
+	}()
+	var count atomic.Int64
+	var ready sync.WaitGroup
+	ready.Add(n)
+	for _, ep := range eps {
+		cli, err := ep.NewClient()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cli.Close()
+		req, err := ep.NewRequest(ctx, cli, http.MethodGet, "/events", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.URL.Path = "/events" // no version prefix: nothing negotiated
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := cli.HTTPClient().Do(req)
+			ready.Done()
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			br := bufio.NewReaderSize(resp.Body, 64<<10)
+			for {
+				if _, err := br.ReadSlice('\n'); err != nil {
+					return
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	ready.Wait()
+	time.Sleep(200 * time.Millisecond) // every stream flowing
+	b.ResetTimer()
+	start := count.Load()
+	for count.Load()-start < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	got := count.Load() - start
+	rate := float64(got) / b.Elapsed().Seconds()
+	b.StopTimer()
+	b.ReportMetric(rate, "events/s")
+	return rate
+}
