@@ -11,7 +11,7 @@ DESTDIR    ?= /usr/share/falco/plugins
 PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/...
 # Fuzz targets run by `make test` for a short smoke and by `make fuzz` longer.
 FUZZTIME   ?= 10s
-FUZZ_TARGETS := ./hosts:FuzzParse ./extract/payload:FuzzBuild ./extract/payload:FuzzParse ./plugin:FuzzParseConfig
+FUZZ_TARGETS := ./hosts:FuzzParse ./extract/payload:FuzzBuild ./extract/payload:FuzzParse ./extract:FuzzExtract ./plugin:FuzzParseConfig
 
 .PHONY: all build install test unit integration fuzz fuzz-smoke vet bench soak run readme clean
 

@@ -14,14 +14,25 @@ import (
 // is found by its ID (its index in Fields), not by name, so that a call costs
 // an index and the payload lookups. A field the event has no value for is
 // left unset, as the SDK expects.
+//
+// Extract allocates the interface that carries the value to the SDK; the
+// plugin's hot path uses an Extractor instead.
 func Extract(req sdk.ExtractRequest, ev *payload.Event) error {
+	v, ok, err := value(req, ev)
+	if ok {
+		req.SetValue(v)
+	}
+	return err
+}
+
+// value reads the value of the field req asks for; ok is false when the
+// event has none.
+func value(req sdk.ExtractRequest, ev *payload.Event) (v string, ok bool, err error) {
 	id := req.FieldID()
 	if id >= uint64(len(table)) {
-		return fmt.Errorf("extract: unknown field ID %d (%s)", id, req.Field())
+		return "", false, fmt.Errorf("extract: unknown field ID %d (%s)", id, req.Field())
 	}
 	f := &table[id]
-	var v string
-	var ok bool
 	switch f.src {
 	case srcStatus:
 		v, ok = ev.Status()
@@ -45,14 +56,11 @@ func Extract(req sdk.ExtractRequest, ev *payload.Event) error {
 		v, ok = ev.Attr(f.key)
 	case srcAttrArg:
 		if !req.ArgPresent() {
-			return fmt.Errorf("extract: %s needs a key, e.g. %s[com.example.team]", f.entry.Name, f.entry.Name)
+			return "", false, fmt.Errorf("extract: %s needs a key, e.g. %s[com.example.team]", f.entry.Name, f.entry.Name)
 		}
 		v, ok = ev.Attr(req.ArgKey())
 	default:
-		return fmt.Errorf("extract: field %s has no source", f.entry.Name)
+		return "", false, fmt.Errorf("extract: field %s has no source", f.entry.Name)
 	}
-	if ok {
-		req.SetValue(v)
-	}
-	return nil
+	return v, ok, nil
 }

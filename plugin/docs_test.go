@@ -56,15 +56,20 @@ func replaceSection(doc, name, body string) (string, error) {
 	return doc[:i+len(begin)] + body + doc[j:], nil
 }
 
-// TestReadmeFields fails when the fields table of README.md is not the one
-// the plugin declares; `make readme` (go test -run TestReadmeFields -update)
-// rewrites it.
+// TestReadmeFields fails when the generated sections of README.md (the
+// fields table and the rules table) are not what the plugin and the rules
+// file say; `make readme` (go test -run TestReadmeFields -update) rewrites
+// them.
 func TestReadmeFields(t *testing.T) {
 	raw, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, err := replaceSection(string(raw), "fields", fieldsTable((&Plugin{}).Fields()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err = replaceSection(want, "rules", rulesTable(loadRules(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,24 @@ func TestReadmeFields(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("the fields table of README.md is stale: run `make readme`")
+	t.Errorf("the generated sections of README.md are stale: run `make readme`")
+}
+
+// rulesTable lists the rules of the rules file with their priority.
+func rulesTable(items []ruleItem) string {
+	var b strings.Builder
+	b.WriteString("| Rule | Priority | Fires when |\n|---|---|---|\n")
+	for _, it := range items {
+		if it.Rule == "" {
+			continue
+		}
+		desc := strings.Join(strings.Fields(it.Desc), " ")
+		if it.Enabled != nil && !*it.Enabled {
+			desc += " *(disabled by default)*"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", it.Rule, it.Priority, strings.ReplaceAll(desc, "|", `\|`))
+	}
+	return b.String()
 }
 
 // fieldRef matches a field reference in a rule condition or output:

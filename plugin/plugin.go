@@ -56,6 +56,9 @@ type Plugin struct {
 	cachedData unsafe.Pointer
 	cached     payload.Event
 	cachedErr  error
+
+	// extractor hands values to the SDK without allocating (created at Init).
+	extractor *extractfields.Extractor
 }
 
 // Info returns the plugin's identity.
@@ -86,6 +89,7 @@ func (p *Plugin) Init(config string) error {
 		return err
 	}
 	p.config = cfg
+	p.extractor = extractfields.NewExtractor()
 	// Must happen here, before the SDK starts the extraction workers right
 	// after Init returns.
 	extract.SetAsync(cfg.UseAsync)
@@ -124,7 +128,10 @@ func (p *Plugin) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error {
 	if err != nil {
 		return err
 	}
-	return extractfields.Extract(req, ev)
+	if p.extractor == nil { // Extract before Init: never from Falco
+		return extractfields.Extract(req, ev)
+	}
+	return p.extractor.Extract(req, ev)
 }
 
 // String renders an event as the `docker events` line with its host.

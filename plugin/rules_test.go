@@ -26,6 +26,7 @@ type ruleItem struct {
 	Priority  string `yaml:"priority"`
 	Source    string `yaml:"source"`
 	Desc      string `yaml:"desc"`
+	Enabled   *bool  `yaml:"enabled"`
 }
 
 func loadRules(t *testing.T) []ruleItem {

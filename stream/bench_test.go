@@ -87,3 +87,77 @@ func BenchmarkRawRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
+
+// BenchmarkBurstyConsumer measures what the backpressure policy loses when
+// a host sends bursts faster than the consumer reads: bursts of 1,000
+// events every 100 ms into a 256-event channel, read in batches of 64 with 1 ms of
+// work after each batch (about Falco's pace on a loaded machine). One op
+// is one burst; it reports the share of events dropped by the plugin and
+// the events the daemon skipped (must stay 0: a reader that waits too long
+// makes dockerd drop events silently). wait=0 is the drop-at-once policy.
+func BenchmarkBurstyConsumer(b *testing.B) {
+	for _, wait := range []time.Duration{0, maxDeliverWait} {
+		b.Run(fmt.Sprintf("wait=%v", wait), func(b *testing.B) {
+			defer func(old time.Duration) { maxDeliverWait = old }(maxDeliverWait)
+			maxDeliverWait = wait
+			srv := fakedocker.New("burst")
+			defer srv.Close()
+			eps := unixHosts(b, srv, b.TempDir(), "h", 1)
+			f, err := Start(context.Background(), eps, Options{Buffer: 256, PingInterval: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			consumed := make(chan int)
+			stop := make(chan struct{})
+			go func() {
+				n := 0
+				defer func() { consumed <- n }()
+				for {
+					for range 64 {
+						select {
+						case ev := <-f.Events():
+							if p, err := payload.Parse(ev.Payload); err == nil && p.Type() == "container" {
+								n++
+							}
+						case <-stop:
+							return
+						}
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			for !f.Stats()[0].Up {
+				time.Sleep(time.Millisecond)
+			}
+			// 10,000 events/s on average, well within the consumer's
+			// pace: only the bursts overwhelm it.
+			const burst, burstEvery = 1000, 100 * time.Millisecond
+			b.ResetTimer()
+			published := uint64(0)
+			for range b.N {
+				next := time.Now().Add(burstEvery)
+				for range burst {
+					srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: "c0ffee"})
+				}
+				published += burst
+				// Let the burst drain before the next one.
+				deadline := time.Now().Add(10 * time.Second)
+				for st := f.Stats()[0]; st.Delivered+st.Dropped < published-srv.Stats().SlowDrops; st = f.Stats()[0] {
+					if time.Now().After(deadline) {
+						b.Fatalf("burst not drained: %+v, %d published", st, published)
+					}
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(time.Until(next))
+			}
+			b.StopTimer()
+			st := f.Stats()[0]
+			close(stop)
+			<-consumed
+			total := float64(st.Delivered + st.Dropped)
+			b.ReportMetric(100*float64(st.Dropped)/total, "%dropped")
+			b.ReportMetric(float64(srv.Stats().SlowDrops), "daemon-skipped")
+		})
+	}
+}

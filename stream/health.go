@@ -17,8 +17,18 @@ const HealthType = "dockerfleet"
 
 // Actions of health events and reasons of events_lost.
 const (
-	ActionStreamUp   = "stream_up"
+	// ActionStreamUp: the live stream of a host is connected (attributes
+	// daemon_id, daemon_name, api_version).
+	ActionStreamUp = "stream_up"
+	// ActionStreamDown: the stream of a host ended or the host could not
+	// be reached, once per outage (attributes reason, since).
 	ActionStreamDown = "stream_down"
+	// ActionStreamStillDown repeats stream_down every
+	// Options.StillDownInterval while the outage lasts (attributes reason
+	// of the latest attempt, since, down_for).
+	ActionStreamStillDown = "stream_still_down"
+	// ActionEventsLost: events of a host could not be had (attributes
+	// reason, from, until, count when known).
 	ActionEventsLost = "events_lost"
 
 	ReasonDaemonRestarted     = "daemon_restarted"
@@ -26,6 +36,25 @@ const (
 	ReasonDroppedBackpressure = "dropped_backpressure"
 	ReasonMalformed           = "malformed"
 )
+
+// Attributes of health events (Actor.Attributes keys).
+const (
+	AttrReason     = "reason"      // why a stream is down, or why events were lost
+	AttrSince      = "since"       // RFC 3339 with nanoseconds: start of the outage
+	AttrDownFor    = "down_for"    // whole seconds since, as a decimal string
+	AttrDaemonID   = "daemon_id"   // the daemon's ID from /info
+	AttrDaemonName = "daemon_name" // the daemon's Name (its hostname) from /info
+	AttrAPIVersion = "api_version" // the daemon's API version from /_ping
+	AttrFrom       = "from"        // RFC 3339 with nanoseconds: first lost event's time, or earlier
+	AttrUntil      = "until"       // RFC 3339 with nanoseconds: last lost event's time, or later
+	AttrCount      = "count"       // number of lost events, when known
+)
+
+// formatRFC3339 writes Unix nanoseconds as the since, from and until
+// attributes carry them.
+func formatRFC3339(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
 
 // lossReason indexes watcher.pending.
 type lossReason int
@@ -79,14 +108,14 @@ func (w *watcher) flushLoss(wait time.Duration) {
 			continue
 		}
 		attrs := map[string]string{
-			"reason": reasonNames[r],
-			"from":   time.Unix(0, l.from).UTC().Format(time.RFC3339Nano),
-			"until":  time.Unix(0, l.until).UTC().Format(time.RFC3339Nano),
+			AttrReason: reasonNames[r],
+			AttrFrom:   formatRFC3339(l.from),
+			AttrUntil:  formatRFC3339(l.until),
 		}
 		if l.known {
-			attrs["count"] = strconv.FormatUint(l.count, 10)
+			attrs[AttrCount] = strconv.FormatUint(l.count, 10)
 		}
-		ev, ok := w.healthEvent(ActionEventsLost, attrs)
+		ev, ok := w.healthEvent(ActionEventsLost, w.opts.Now().UnixNano(), attrs)
 		if ok && w.send(ev, wait) {
 			w.losses.Add(1)
 			continue
@@ -125,10 +154,11 @@ func (w *watcher) send(ev Event, wait time.Duration) bool {
 	}
 }
 
-// deliverHealth sends a stream_up or stream_down event; when Events is
-// full it is counted as lost like any other event.
-func (w *watcher) deliverHealth(action string, attrs map[string]string) {
-	ev, ok := w.healthEvent(action, attrs)
+// deliverHealth sends a stream_up, stream_down or stream_still_down event
+// stamped now; when Events is full it is counted as lost like any other
+// event.
+func (w *watcher) deliverHealth(action string, now int64, attrs map[string]string) {
+	ev, ok := w.healthEvent(action, now, attrs)
 	if !ok {
 		return
 	}
@@ -153,13 +183,12 @@ type healthActor struct {
 	Attributes map[string]string
 }
 
-// healthEvent builds a health event stamped with the plugin's clock. It
+// healthEvent builds a health event stamped now (the plugin's clock). It
 // cannot fail for a valid host label (Start and payload check those).
-func (w *watcher) healthEvent(action string, attrs map[string]string) (Event, bool) {
+func (w *watcher) healthEvent(action string, now int64, attrs map[string]string) (Event, bool) {
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
-	now := w.opts.Now().UnixNano()
 	line, err := json.Marshal(healthLine{
 		Type: HealthType, Action: action, Actor: healthActor{ID: w.host, Attributes: attrs},
 		Scope: "local", Time: now / 1e9, TimeNano: now,

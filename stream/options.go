@@ -92,7 +92,7 @@ func (o Options) withDefaults() (Options, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"MinBackoff", o.MinBackoff}, {"MaxBackoff", o.MaxBackoff}, {"CallTimeout", o.CallTimeout}} {
+	}{{"MinBackoff", o.MinBackoff}, {"MaxBackoff", o.MaxBackoff}, {"CallTimeout", o.CallTimeout}, {"StillDownInterval", o.StillDownInterval}} {
 		if d.v < 0 {
 			return o, fmt.Errorf("stream: %s %v is negative", d.name, d.v)
 		}
@@ -112,6 +112,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.MaxBackoff, DefaultMaxBackoff)
 	def(&o.CallTimeout, DefaultCallTimeout)
 	def(&o.PingInterval, DefaultPingInterval)
+	def(&o.StillDownInterval, DefaultStillDownInterval)
 	if o.MinBackoff > o.MaxBackoff {
 		return o, fmt.Errorf("stream: MinBackoff %v is more than MaxBackoff %v", o.MinBackoff, o.MaxBackoff)
 	}

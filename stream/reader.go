@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
@@ -150,8 +151,20 @@ func (w *watcher) skipLine() {
 	w.addLoss(reasonMalformed, now, now, 1)
 }
 
-// deliver hands ev over without waiting; false when Events is full. A
-// pending loss report goes first, so that it is not overtaken for long.
+// Backpressure budget (see "Backpressure" in the package doc): a reader
+// that finds Events full may wait for room, at most maxDeliverWait at a
+// stretch, and in all at most one part in deliverWaitShare of the time it
+// spent not waiting.
+var maxDeliverWait = 20 * time.Millisecond
+
+const (
+	deliverWaitShare = 5
+	// minDeliverWait: a budget below this is not worth a timer.
+	minDeliverWait = 100 * time.Microsecond
+)
+
+// deliver hands ev over; false when Events stayed full (see deliverWait).
+// A pending loss report goes first, so that it is not overtaken for long.
 func (w *watcher) deliver(ev Event) bool {
 	if w.lossPending.Load() {
 		w.flushLoss(0)
@@ -160,6 +173,41 @@ func (w *watcher) deliver(ev Event) bool {
 	case w.f.events <- ev:
 		return true
 	default:
+		return w.deliverWait(ev)
+	}
+}
+
+// deliverWait waits for room in Events out of the host's wait budget.
+// Only the slow path (a full channel) looks at the clock.
+func (w *watcher) deliverWait(ev Event) bool {
+	if maxDeliverWait <= 0 {
 		return false
 	}
+	start := time.Now()
+	if w.waitAt.IsZero() {
+		w.waitBudget = maxDeliverWait
+	} else {
+		w.waitBudget = min(maxDeliverWait, w.waitBudget+start.Sub(w.waitAt)/deliverWaitShare)
+	}
+	w.waitAt = start
+	if w.waitBudget < minDeliverWait {
+		return false
+	}
+	if w.waitTimer == nil {
+		w.waitTimer = time.NewTimer(w.waitBudget)
+	} else {
+		w.waitTimer.Reset(w.waitBudget)
+	}
+	ok := false
+	select {
+	case w.f.events <- ev:
+		ok = true
+	case <-w.waitTimer.C:
+	case <-w.done:
+	}
+	w.waitTimer.Stop()
+	// Time spent waiting is spent, and does not refill the budget.
+	w.waitAt = time.Now()
+	w.waitBudget -= w.waitAt.Sub(start)
+	return ok
 }

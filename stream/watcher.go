@@ -55,7 +55,26 @@ type watcher struct {
 	boundary   []uint64 // hashes of the lines processed at lastTS
 	resumeFrom int64    // daemon time the first stream started at
 
-	wasDown bool // a stream_down was sent since the last stream_up
+	// The current outage: down is set by the stream_down that opens it
+	// and cleared by the next stream_up. downSince is in the plugin's
+	// clock (Options.Now), stillDue in the monotonic one, so that a
+	// fake clock in tests changes what is reported, not when.
+	down       bool
+	connected  bool      // the live stream was up since the last stream_down
+	downSince  int64     // Unix ns
+	downReason string    // error of the latest failed attempt
+	stillDue   time.Time // next stream_still_down
+	stillTimer *time.Timer
+
+	// What the latest /_ping and /info said, for stream_up.
+	daemonName, apiVersion string
+
+	// Backpressure (see deliver): the reader's budget for waiting on a
+	// full Events channel, refilled over time.
+	waitBudget time.Duration
+	waitAt     time.Time
+	waitTimer  *time.Timer
+	done       <-chan struct{} // the Fleet's context
 
 	lossMu      sync.Mutex
 	pending     [numReasons]loss
@@ -72,25 +91,52 @@ func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, opts *Options, 
 
 // run connects, reads and reconnects until ctx ends.
 func (w *watcher) run(ctx context.Context) {
+	w.done = ctx.Done()
 	attempt := 0
 	for {
+		began := w.opts.Now().UnixNano()
 		progress, err := w.session(ctx)
-		w.setDown(ctx, err)
+		w.up.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
+		w.setDown(err, began)
 		if progress {
 			attempt = 0
 		}
-		d := backoff(w.opts.MinBackoff, w.opts.MaxBackoff, attempt)
+		deadline := time.Now().Add(backoff(w.opts.MinBackoff, w.opts.MaxBackoff, attempt))
 		attempt++
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+		// Wait out the backoff, waking up for stream_still_down when it
+		// is due first.
+		for {
+			w.stillDown()
+			wait := time.Until(deadline)
+			if wait <= 0 {
+				break
+			}
+			if due := time.Until(w.stillDue); due < wait {
+				wait = max(due, 0)
+			}
+			if !w.sleep(ctx, wait) {
+				return
+			}
 		}
+	}
+}
+
+// sleep waits for d or the end of ctx; false when ctx ended.
+func (w *watcher) sleep(ctx context.Context, d time.Duration) bool {
+	if w.stillTimer == nil {
+		w.stillTimer = time.NewTimer(d)
+	} else {
+		w.stillTimer.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		w.stillTimer.Stop()
+		return false
+	case <-w.stillTimer.C:
+		return true
 	}
 }
 
@@ -105,15 +151,47 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// setDown reports a stream that went down, or a host that could not be
-// reached, once until it comes up again.
-func (w *watcher) setDown(ctx context.Context, err error) {
-	wasUp := w.up.Swap(false)
-	if ctx.Err() != nil || (!wasUp && w.wasDown) {
+// setDown records a failed attempt or a stream that ended. The first
+// one of an outage sends stream_down (attributes reason and since); the
+// next ones only update the reason that stream_still_down repeats. began
+// is when the attempt started: the start of an outage for a host that was
+// not up, whereas a stream that was up went down now.
+func (w *watcher) setDown(err error, began int64) {
+	w.downReason = reason(err)
+	if w.down {
 		return
 	}
-	w.wasDown = true
-	w.deliverHealth("stream_down", map[string]string{"reason": reason(err)})
+	now := w.opts.Now().UnixNano()
+	w.down = true
+	w.downSince = began
+	if w.connected {
+		w.downSince = now
+	}
+	w.connected = false
+	w.stillDue = time.Now().Add(w.opts.StillDownInterval)
+	w.deliverHealth(ActionStreamDown, now, map[string]string{
+		AttrReason: w.downReason,
+		AttrSince:  formatRFC3339(w.downSince),
+	})
+}
+
+// stillDown sends stream_still_down when it is due during an outage.
+func (w *watcher) stillDown() {
+	if !w.down || time.Now().Before(w.stillDue) {
+		return
+	}
+	now := w.opts.Now().UnixNano()
+	w.deliverHealth(ActionStreamStillDown, now, map[string]string{
+		AttrReason:  w.downReason,
+		AttrSince:   formatRFC3339(w.downSince),
+		AttrDownFor: strconv.FormatInt(max(now-w.downSince, 0)/int64(time.Second), 10),
+	})
+	// Every interval from the start of the outage; a late wake-up (a
+	// long attempt) does not make a burst of catch-up events.
+	w.stillDue = w.stillDue.Add(w.opts.StillDownInterval)
+	if n := time.Now(); !w.stillDue.After(n) {
+		w.stillDue = n.Add(w.opts.StillDownInterval)
+	}
 }
 
 func reason(err error) string {
@@ -136,13 +214,14 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 		return false, fmt.Errorf("ping: %w", err)
 	}
 	w.cli.NegotiateAPIVersionPing(ping)
+	w.apiVersion = ping.APIVersion
 
-	id, now, err := w.info(ctx)
+	id, name, now, err := w.info(ctx)
 	if err != nil {
 		return false, err
 	}
 	restarted := w.daemonID != "" && id != w.daemonID
-	w.daemonID = id
+	w.daemonID, w.daemonName = id, name
 	if w.lastTS != 0 || w.resumeFrom != 0 {
 		if err := w.replay(ctx, now, restarted); err != nil {
 			return false, err
@@ -154,21 +233,22 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	return false, w.live(ctx, now)
 }
 
-// info asks the daemon's ID and clock (Unix nanoseconds).
-func (w *watcher) info(ctx context.Context) (id string, now int64, err error) {
+// info asks the daemon's ID, name and clock (Unix nanoseconds).
+func (w *watcher) info(ctx context.Context) (id, name string, now int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
 	resp, err := w.get(ctx, "/info", nil)
 	if err != nil {
-		return "", 0, fmt.Errorf("info: %w", err)
+		return "", "", 0, fmt.Errorf("info: %w", err)
 	}
 	defer resp.Body.Close()
 	var info struct {
 		ID         string
+		Name       string
 		SystemTime string
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
-		return "", 0, fmt.Errorf("info: %w", err)
+		return "", "", 0, fmt.Errorf("info: %w", err)
 	}
 	t, err := time.Parse(time.RFC3339Nano, info.SystemTime)
 	if err != nil {
@@ -176,7 +256,7 @@ func (w *watcher) info(ctx context.Context) (id string, now int64, err error) {
 		// is inclusive and duplicates are dropped, erring early is safe.
 		t = time.Now()
 	}
-	return info.ID, t.UnixNano(), nil
+	return info.ID, info.Name, t.UnixNano(), nil
 }
 
 // get sends GET path to the daemon and checks the status.
@@ -276,8 +356,12 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	defer resp.Body.Close()
 	w.connects.Add(1)
 	w.up.Store(true)
-	w.wasDown = false
-	w.deliverHealth("stream_up", nil)
+	w.down, w.connected = false, true
+	w.deliverHealth(ActionStreamUp, w.opts.Now().UnixNano(), map[string]string{
+		AttrDaemonID:   w.daemonID,
+		AttrDaemonName: w.daemonName,
+		AttrAPIVersion: w.apiVersion,
+	})
 
 	if w.opts.PingInterval > 0 {
 		// The callback re-arms its own timer; an atomic pointer hands it

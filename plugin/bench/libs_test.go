@@ -18,10 +18,10 @@ import (
 
 // libs are the plugin libraries of this run, built at most once.
 var libs struct {
-	once                  sync.Once
-	err                   error
-	dir                   string
-	fleet, floor, naive   string
+	once                sync.Once
+	err                 error
+	dir                 string
+	fleet, floor, naive string
 }
 
 func TestMain(m *testing.M) {

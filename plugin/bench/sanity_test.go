@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package bench
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+	"github.com/dockerfleet/dockerfleet/plugin/abihost"
+	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+)
+
+// Every payload next_batch hands over through the C ABI is byte for byte
+// what payload.Build makes of the daemon's line, with the daemon's timeNano
+// as timestamp: the fast slot writer of the plugin (instance.writeEvent)
+// neither truncates nor leaves bytes of a longer earlier event behind.
+func TestPayloadsArriveIntact(t *testing.T) {
+	buildLibs(t)
+	srv := fakedocker.New("intact")
+	defer srv.Close()
+	params := unixFleet(t, srv, shortDir(t), 1)
+	_, in := open(t, libs.fleet, "", params)
+	waitStreams(t, srv, 1)
+
+	lines := eventMix(t)
+	// A large event (long label values) between small ones.
+	big := fmt.Sprintf(`{"status":"create","id":"c1","from":"img","Type":"container","Action":"create","Actor":{"ID":"c1","Attributes":{"image":"img","name":"big","com.example.blob":%q}},"scope":"local","time":1700000001,"timeNano":1700000001000000001}`,
+		strings.Repeat("x", 40_000))
+	lines = append(lines[:3:3], append([][]byte{[]byte(big)}, lines[3:]...)...)
+	for _, l := range lines {
+		srv.PublishRaw(l)
+	}
+	want := make([][]byte, len(lines))
+	for i, l := range lines {
+		p, _, err := payload.Build(nil, "h-0", l)
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		want[i] = p
+	}
+	got := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for got < len(want) && time.Now().Before(deadline) {
+		evts, err := in.ReadBatch(nil)
+		if err != nil && !errors.Is(err, abihost.ErrTimeout) {
+			t.Fatal(err)
+		}
+		for _, ev := range evts {
+			p, err := payload.Parse(ev.Payload)
+			if err != nil {
+				t.Fatalf("event %d: %v", ev.Num, err)
+			}
+			if p.Type() == "dockerfleet" {
+				continue // health events
+			}
+			if !bytes.Equal(ev.Payload, want[got]) {
+				t.Fatalf("event %d (line %d): payload of %d bytes differs from the %d bytes built from the line", ev.Num, got, len(ev.Payload), len(want[got]))
+			}
+			if tn, ok := p.TimeNano(); !ok || int64(ev.Timestamp) != tn {
+				t.Errorf("event %d: timestamp %d, payload timeNano %d (present %v)", ev.Num, ev.Timestamp, tn, ok)
+			}
+			got++
+		}
+	}
+	if got != len(want) {
+		t.Fatalf("%d of %d events arrived", got, len(want))
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	d := make([]time.Duration, 100)
+	for i := range d {
+		d[i] = time.Duration(i + 1)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50}, {99, 99}, {100, 100}, {1, 1}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("percentile(1..100, %v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("percentile(nil) = %v", got)
+	}
+}
