@@ -75,6 +75,11 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	return inst, nil
 }
 
+// healthLineBound bounds a health event line besides its host labels: the
+// JSON frame and attributes, with the reason text capped by the stream at
+// stream.MaxReasonLen.
+const healthLineBound = 1024 + stream.MaxReasonLen
+
 // slotSize is the size of one batch slot: the largest payload a line of
 // maxLine bytes from any of the endpoints can make, so that no event the
 // stream lets through can fail to fit (which would end the stream in Falco).
@@ -83,7 +88,9 @@ func slotSize(maxLine uint32, endpoints []hosts.Endpoint) int {
 	for _, ep := range endpoints {
 		longestName = max(longestName, len(ep.Name))
 	}
-	return payload.MaxSize(longestName, int(maxLine))
+	// The plugin's own health events are not bound by maxLine: they carry
+	// the host label twice and an error text, which the stream caps.
+	return payload.MaxSize(longestName, max(int(maxLine), healthLineBound+2*longestName))
 }
 
 // NextBatch hands Falco the events that are ready, waiting up to batchWait
@@ -115,10 +122,12 @@ func (i *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 			}
 			return n, nil
 		}
-		if err := writeEvent(i.slot(n), i.slotCap, ev); err != nil {
-			return n, err
+		// A payload larger than the slot cannot come (slotSize bounds them
+		// all); if a bug ever let one through, it is skipped: an error
+		// here would end the stream, and in Falco stop every source.
+		if writeEvent(i.slot(n), i.slotCap, ev) {
+			n++
 		}
-		n++
 		if n == evts.Len() {
 			return n, nil
 		}
@@ -150,22 +159,22 @@ func (i *instance) slot(n int) []byte {
 }
 
 // writeEvent copies one event into a batch slot (from slot) of payload room
-// slotCap.
+// slotCap, and reports whether it fit.
 //
 // It writes the slot itself instead of going through the SDK's
 // EventWriter: that one copies the payload a byte at a time (ptr's
 // bytesReadWriter.Write), which was the largest single cost of next_batch
 // in the profiles of a flood (docs/PERFORMANCE.md). Fields are written in
 // the machine's byte order, as the SDK's C struct writes do.
-func writeEvent(slot []byte, slotCap int, ev stream.Event) error {
+func writeEvent(slot []byte, slotCap int, ev stream.Event) bool {
 	if len(ev.Payload) > slotCap {
-		return fmt.Errorf("event of %d bytes does not fit the batch slot of %d bytes", len(ev.Payload), slotCap)
+		return false
 	}
 	n := copy(slot[sdk.PluginEventPayloadOffset:], ev.Payload)
 	binary.NativeEndian.PutUint64(slot[evtOffTimestamp:], uint64(ev.TimeNano))
 	binary.NativeEndian.PutUint32(slot[evtOffLen:], uint32(sdk.PluginEventPayloadOffset+n))
 	binary.NativeEndian.PutUint32(slot[evtOffDataLen:], uint32(n))
-	return nil
+	return true
 }
 
 // Close stops every watcher and waits for them.

@@ -231,6 +231,15 @@ func TestSoak(t *testing.T) {
 			break
 		}
 		if time.Now().After(settle) {
+			sinkMu.Lock()
+			for i, h := range hostList {
+				h.mu.Lock()
+				if last := len(h.times); sinks[h.name].delivered[last] == 0 {
+					t.Errorf("%s: last event %d missing; stats %+v; server %+v; losses %+v", h.name, last, f.Stats()[i], h.srv.Stats(), sinks[h.name].losses)
+				}
+				h.mu.Unlock()
+			}
+			sinkMu.Unlock()
 			t.Fatal("the last event of every host did not arrive within a minute")
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -52,6 +52,8 @@ type instance struct {
 	p     *testPlugin
 	next  uint64
 	limit uint64 // 0: endless
+	// filled marks the batch slots that hold the fixed payload (floor mode).
+	filled []bool
 }
 
 func init() {
@@ -125,7 +127,16 @@ func (in *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, er
 		w.SetTimestamp(baseTimestamp + in.next*1000)
 		var err error
 		if in.p.cfg.Floor {
-			_, err = w.Writer().Write(in.p.fixed)
+			// The SDK's writer copies a byte at a time, which would make the
+			// floor a measure of that loop: each slot gets the fixed payload
+			// once and keeps it, so the floor is next_batch itself.
+			if in.filled == nil {
+				in.filled = make([]bool, evts.Len())
+			}
+			if !in.filled[n] {
+				_, err = w.Writer().Write(in.p.fixed)
+				in.filled[n] = true
+			}
 		} else {
 			parity := "odd"
 			if in.next%2 == 0 {
