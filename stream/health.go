@@ -4,6 +4,7 @@
 package stream
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -189,14 +190,17 @@ func (w *watcher) healthEvent(action string, now int64, attrs map[string]string)
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
-	line, err := json.Marshal(healthLine{
+	// No HTML escaping: the caps of capText are on the JSON as written.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(healthLine{
 		Type: HealthType, Action: action, Actor: healthActor{ID: w.host, Attributes: attrs},
 		Scope: "local", Time: now / 1e9, TimeNano: now,
-	})
-	if err != nil {
+	}); err != nil {
 		return Event{}, false
 	}
-	p, _, err := payload.Build(nil, w.host, line)
+	p, _, err := payload.Build(nil, w.host, bytes.TrimRight(b.Bytes(), "\n"))
 	if err != nil {
 		return Event{}, false
 	}

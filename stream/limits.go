@@ -3,21 +3,72 @@
 
 package stream
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
-// MaxReasonLen caps the reason attribute of health events, so that a health
-// event always fits the slot the plugin sizes for it, whatever error text a
-// transport returns.
+// MaxReasonLen caps the reason attribute of health events, as it appears
+// in the event's JSON (escapes included), so that a health event always
+// fits the slot the plugin sizes for it, whatever error text a transport
+// or a daemon returns.
 const MaxReasonLen = 1024
 
-// capReason shortens an error text to MaxReasonLen bytes, on a rune boundary.
-func capReason(s string) string {
-	if len(s) <= MaxReasonLen {
+// Caps of what a daemon says about itself in stream_up, in the JSON: a
+// daemon ID is 64 characters or so, a name a hostname (at most 253), an
+// API version "1.41". Together with the timestamps and the JSON frame they
+// stay far below the 1,024 bytes the plugin allows a health event on top
+// of its reason and host labels.
+const (
+	maxDaemonIDLen   = 128
+	maxDaemonNameLen = 256
+	maxAPIVersionLen = 16
+)
+
+// capText makes s safe to carry in a health event attribute of at most
+// limit bytes of JSON: control characters become spaces, invalid UTF-8
+// becomes U+FFFD, and a text that would not fit is cut on a rune boundary
+// and ends with "...". The health events are encoded without HTML
+// escaping, so only '"' and '\' take two bytes.
+func capText(s string, limit int) string {
+	size := func(r rune, n int) int {
+		switch {
+		case r == '"' || r == '\\':
+			return 2
+		case r == utf8.RuneError && n <= 1:
+			return utf8.RuneLen(utf8.RuneError)
+		}
+		return n
+	}
+	total := 0
+	clean := true
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		total += size(r, n)
+		clean = clean && r >= 0x20 && r != 0x7f && !(r == utf8.RuneError && n <= 1)
+		i += n
+	}
+	if clean && total <= limit {
 		return s
 	}
-	cut := MaxReasonLen - len("...")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	var b strings.Builder
+	total = 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			r = utf8.RuneError
+		case r < 0x20 || r == 0x7f:
+			r = ' '
+		}
+		k := size(r, utf8.RuneLen(r))
+		if total+k > limit-len("...") && (i < len(s) || total+k > limit) {
+			b.WriteString("...")
+			break
+		}
+		b.WriteRune(r)
+		total += k
 	}
-	return s[:cut] + "..."
+	return b.String()
 }

@@ -194,11 +194,13 @@ func (w *watcher) stillDown() {
 	}
 }
 
+// reason is the reason attribute of err, capped (MaxReasonLen): error
+// texts may quote what a daemon answered.
 func reason(err error) string {
 	if err == nil {
 		return errStreamEnded.Error()
 	}
-	return err.Error()
+	return capText(err.Error(), MaxReasonLen)
 }
 
 // session makes one connection and reads its live stream until it ends.
@@ -214,14 +216,14 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 		return false, fmt.Errorf("ping: %w", err)
 	}
 	w.cli.NegotiateAPIVersionPing(ping)
-	w.apiVersion = ping.APIVersion
+	w.apiVersion = capText(ping.APIVersion, maxAPIVersionLen)
 
 	id, name, now, err := w.info(ctx)
 	if err != nil {
 		return false, err
 	}
 	restarted := w.daemonID != "" && id != w.daemonID
-	w.daemonID, w.daemonName = id, name
+	w.daemonID, w.daemonName = capText(id, maxDaemonIDLen), capText(name, maxDaemonNameLen)
 	if w.lastTS != 0 || w.resumeFrom != 0 {
 		if err := w.replay(ctx, now, restarted); err != nil {
 			return false, err

@@ -14,8 +14,9 @@ var badSeeds = []string{
 	`{"Type":"a","Action":"b","Actor":null,"Actor":{"ID":"x"}}`,
 }
 
-// FuzzBuild: Build never panics, and a line it accepts parses back with
-// accessors that agree with encoding/json.
+// FuzzBuild: Build never panics, makes the same payload as the reference
+// implementation (and the same error), and a line it accepts parses back
+// with accessors that agree with encoding/json.
 func FuzzBuild(f *testing.F) {
 	for _, l := range fixtures(f) {
 		f.Add(string(l))
@@ -24,6 +25,7 @@ func FuzzBuild(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
+		sameAsRef(t, []byte(line))
 		out, meta, err := Build(nil, "fuzz", []byte(line))
 		if err != nil {
 			if len(out) != 0 {

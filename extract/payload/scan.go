@@ -4,7 +4,9 @@
 package payload
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -48,6 +50,10 @@ func (s *scanner) ws() {
 
 // peek returns the next byte after whitespace, or 0 at the end of the line.
 func (s *scanner) peek() byte {
+	// Docker writes no whitespace between tokens: check that first.
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return s.b[s.i]
+	}
 	s.ws()
 	if s.i < len(s.b) {
 		return s.b[s.i]
@@ -57,6 +63,15 @@ func (s *scanner) peek() byte {
 
 // expect consumes c after whitespace.
 func (s *scanner) expect(c byte) error {
+	// The common case (c right here) is small enough to be inlined.
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return nil
+	}
+	return s.expectAfterSpace(c)
+}
+
+func (s *scanner) expectAfterSpace(c byte) error {
 	if s.peek() != c {
 		return s.unexpected(fmt.Sprintf("%q", c))
 	}
@@ -75,19 +90,38 @@ func (s *scanner) unexpected(want string) error {
 // and length of its contents and whether they hold escapes. Escapes and
 // UTF-8 are validated here so that readers never meet a malformed string.
 func (s *scanner) str() (off, n int, esc bool, err error) {
-	if s.peek() != '"' {
-		return 0, 0, false, s.unexpected("a string")
-	}
-	s.i++
-	off = s.i
 	b := s.b
-	for i := s.i; i < len(b); {
-		switch strClass[b[i]] {
-		case 0:
-			i++
-		case 1:
+	if s.i >= len(b) || b[s.i] != '"' {
+		if s.peek() != '"' {
+			return 0, 0, false, s.unexpected("a string")
+		}
+	}
+	off = s.i + 1
+	i := off
+	for {
+		// Skip plain ASCII a word at a time: nearly every byte of a Docker
+		// event line is one, and most strings end within the first word.
+		if i+8 <= len(b) {
+			m := stopBytes(binary.LittleEndian.Uint64(b[i : i+8]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && strClass[b[i]] == 0 {
+				i++
+			}
+			if i >= len(b) {
+				s.i = len(b)
+				return 0, 0, false, s.errorf("unterminated string")
+			}
+		}
+		if b[i] == '"' {
 			s.i = i + 1
 			return off, i - off, esc, nil
+		}
+		switch strClass[b[i]] {
 		case 2:
 			esc = true
 			if i+1 >= len(b) {
@@ -119,8 +153,36 @@ func (s *scanner) str() (off, n int, esc bool, err error) {
 			i += size
 		}
 	}
-	s.i = len(b)
-	return 0, 0, false, s.errorf("unterminated string")
+}
+
+// Word-at-a-time constants: a 1 and a high bit in every byte of a uint64.
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+)
+
+// stopBytes returns x (8 bytes of a string, little endian) with the high
+// bit of its lowest byte that ends a run of plain ASCII (quote, backslash,
+// control character or non-ASCII byte) set, no bit below it, and 0 when
+// all 8 bytes are plain. Bits above the lowest may be wrong (borrows
+// propagate upwards), so only the lowest is used.
+//
+// For a byte c: c^'"' is 0 only for a quote, and (c^'"')-1 then borrows
+// into the high bit; likewise for '\\'; c-0x20 sets the high bit for a
+// control character; and c itself has it for non-ASCII. A plain byte
+// (0x20..0x7f but '"' and '\\') sets none and borrows nothing.
+func stopBytes(x uint64) uint64 {
+	q := x ^ (lsbs * '"')
+	bs := x ^ (lsbs * '\\')
+	return ((q-lsbs)&^q | (bs-lsbs)&^bs | (x - lsbs*0x20) | x) & msbs
+}
+
+// quoteBytes returns x with the high bit of each '"' byte set, exact up to
+// and including the lowest stop byte of stopBytes (bits above may be
+// wrong, as there).
+func quoteBytes(x uint64) uint64 {
+	q := x ^ (lsbs * '"')
+	return (q - lsbs) &^ q & msbs
 }
 
 // hex4 decodes the 4 hex digits at the start of b.
@@ -156,6 +218,11 @@ func (s *scanner) literal(word string) error {
 
 // null consumes a null if one comes next and reports whether it did.
 func (s *scanner) null() (bool, error) {
+	// The common case (a value that is not null, right here) is small
+	// enough to be inlined.
+	if s.i < len(s.b) && s.b[s.i] > ' ' && s.b[s.i] != 'n' {
+		return false, nil
+	}
 	if s.peek() != 'n' {
 		return false, nil
 	}
@@ -273,6 +340,21 @@ func (s *scanner) skipValue(depth int) error {
 // more consumes the ',' between members or elements (true) or the closing
 // byte (false).
 func (s *scanner) more(closing byte) (bool, error) {
+	// The common case (no whitespace) is small enough to be inlined.
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			return true, nil
+		case closing:
+			s.i++
+			return false, nil
+		}
+	}
+	return s.moreAfterSpace(closing)
+}
+
+func (s *scanner) moreAfterSpace(closing byte) (bool, error) {
 	switch s.peek() {
 	case ',':
 		s.i++
@@ -295,6 +377,16 @@ func parseInt(b []byte) (int64, bool) {
 		return 0, false
 	}
 	var u uint64
+	// Docker's timeNano has 19 digits and time 10: convert 8 at a time,
+	// which shortens the chain of dependent multiplications.
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if !eightDigits(x) {
+			return 0, false
+		}
+		u = u*1e8 + digits8(x)
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return 0, false
@@ -312,4 +404,20 @@ func parseInt(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(u), true
+}
+
+// eightDigits reports whether the 8 bytes of x are all ASCII digits: each
+// byte must be 0x3?, and adding 6 must not carry its low nibble past 9.
+func eightDigits(x uint64) bool {
+	return x&0xf0f0f0f0f0f0f0f0|(x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0>>4 == 0x3333333333333333
+}
+
+// digits8 returns the value of the 8 ASCII digits of x, the first digit in
+// the lowest byte (as loaded little endian): pairs, then quads, then all 8
+// are combined, each step a multiply and a shift.
+func digits8(x uint64) uint64 {
+	x -= lsbs * '0'
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	return (x*10000 + x>>32) & 0xffffffff
 }
