@@ -322,24 +322,18 @@ func (b *builder) member() error {
 func (b *builder) indexedString() (slot, error) {
 	at := b.i
 	off, n, esc, err := b.str()
-	if err != nil || n > MaxStringLen {
-		return slot{}, b.stringError(at, n, err)
+	if err != nil {
+		return slot{}, err
+	}
+	if n > MaxStringLen {
+		b.i = at
+		return slot{}, b.errorf("string of %d bytes, more than %d", n, MaxStringLen)
 	}
 	s := slot{uint32(off), uint32(n)}
 	if esc {
 		s.n |= EscapeFlag
 	}
 	return s, nil
-}
-
-// stringError is the error of indexedString, apart so that the common path
-// is inlined.
-func (b *builder) stringError(at, n int, err error) error {
-	if err != nil {
-		return err
-	}
-	b.i = at
-	return b.errorf("string of %d bytes, more than %d", n, MaxStringLen)
 }
 
 // actor scans the Actor object (or null). A second Actor replaces the first.

@@ -63,15 +63,6 @@ func (s *scanner) peek() byte {
 
 // expect consumes c after whitespace.
 func (s *scanner) expect(c byte) error {
-	// The common case (c right here) is small enough to be inlined.
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return nil
-	}
-	return s.expectAfterSpace(c)
-}
-
-func (s *scanner) expectAfterSpace(c byte) error {
 	if s.peek() != c {
 		return s.unexpected(fmt.Sprintf("%q", c))
 	}
@@ -218,11 +209,6 @@ func (s *scanner) literal(word string) error {
 
 // null consumes a null if one comes next and reports whether it did.
 func (s *scanner) null() (bool, error) {
-	// The common case (a value that is not null, right here) is small
-	// enough to be inlined.
-	if s.i < len(s.b) && s.b[s.i] > ' ' && s.b[s.i] != 'n' {
-		return false, nil
-	}
 	if s.peek() != 'n' {
 		return false, nil
 	}
@@ -340,21 +326,6 @@ func (s *scanner) skipValue(depth int) error {
 // more consumes the ',' between members or elements (true) or the closing
 // byte (false).
 func (s *scanner) more(closing byte) (bool, error) {
-	// The common case (no whitespace) is small enough to be inlined.
-	if s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			return true, nil
-		case closing:
-			s.i++
-			return false, nil
-		}
-	}
-	return s.moreAfterSpace(closing)
-}
-
-func (s *scanner) moreAfterSpace(closing byte) (bool, error) {
 	switch s.peek() {
 	case ',':
 		s.i++
@@ -409,7 +380,7 @@ func parseInt(b []byte) (int64, bool) {
 // eightDigits reports whether the 8 bytes of x are all ASCII digits: each
 // byte must be 0x3?, and adding 6 must not carry its low nibble past 9.
 func eightDigits(x uint64) bool {
-	return x&0xf0f0f0f0f0f0f0f0|(x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0>>4 == 0x3333333333333333
+	return (x&0xf0f0f0f0f0f0f0f0)|((x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0)>>4 == 0x3333333333333333
 }
 
 // digits8 returns the value of the 8 ASCII digits of x, the first digit in
