@@ -5,7 +5,8 @@ SHELL      := /bin/bash
 GO         ?= go
 NAME       := dockerfleet
 OUTPUT     := lib$(NAME).so
-# Where `make install` puts the library; Falco's default plugin directory.
+# The directory `make install` puts the library in (Falco's default plugin
+# directory). Note: the directory itself, not a staging root prefixed to it.
 DESTDIR    ?= /usr/share/falco/plugins
 # Go packages (the c-shared main is built separately).
 PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/...
@@ -35,6 +36,8 @@ test: vet unit integration fuzz-smoke
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./plugin/integration/
+	$(GO) vet -tags soak ./stream/
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
@@ -75,4 +78,3 @@ readme:
 
 clean:
 	rm -f $(OUTPUT) lib$(NAME).h
-	$(GO) clean -testcache

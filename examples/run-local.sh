@@ -10,7 +10,8 @@
 #   loads the same .so through the plugin C ABI and prints each event's
 #   string form.
 # - With no daemon answering on /var/run/docker.sock (and DOCKER_HOST unset),
-#   installs docker.io when dockerd is missing and starts one (needs root).
+#   installs docker.io when dockerd is missing and starts one (needs root);
+#   that daemon runs in this script's process group, so Ctrl-C stops it too.
 # - Unless DEMO=0, makes a little activity (a container created, started,
 #   exec'd, killed, removed; a volume and a network) so that events show up.
 set -euo pipefail
@@ -20,11 +21,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${DOCKERFLEET_RUN_DIR:-/tmp/dockerfleet-run}
 mkdir -p "$state"
 
-docker_cli() { docker "$@"; }
-
 daemon_answers() {
-  if [ -n "${DOCKER_HOST:-}" ]; then docker_cli version >/dev/null 2>&1; return; fi
-  [ -S /var/run/docker.sock ] && docker_cli -H unix:///var/run/docker.sock version >/dev/null 2>&1
+  if [ -n "${DOCKER_HOST:-}" ]; then docker version >/dev/null 2>&1; return; fi
+  [ -S /var/run/docker.sock ] && docker -H unix:///var/run/docker.sock version >/dev/null 2>&1
 }
 
 start_local_daemon() {
@@ -54,7 +53,7 @@ start_local_daemon() {
 
 demo_activity() {
   sleep 2
-  if ! docker_cli image inspect dockerfleet-demo >/dev/null 2>&1; then
+  if ! docker image inspect dockerfleet-demo >/dev/null 2>&1; then
     local bb
     bb=$(command -v busybox || true)
     if [ -z "$bb" ] && [ "$(id -u)" = 0 ]; then
@@ -66,17 +65,17 @@ demo_activity() {
     rm -rf "$root"; mkdir -p "$root/bin"
     cp "$bb" "$root/bin/busybox"
     for app in sh sleep true false id; do ln -sf busybox "$root/bin/$app"; done
-    tar -C "$root" -c . | docker_cli import - dockerfleet-demo >/dev/null
+    tar -C "$root" -c . | docker import - dockerfleet-demo >/dev/null
   fi
   local c=dockerfleet-demo-$$
-  docker_cli volume create dockerfleet-demo-vol >/dev/null
-  docker_cli network create --internal dockerfleet-demo-net >/dev/null
-  docker_cli run -d --name "$c" --network none --label com.example.team=demo dockerfleet-demo /bin/sleep 300 >/dev/null
-  docker_cli exec "$c" /bin/id >/dev/null
-  docker_cli kill --signal KILL "$c" >/dev/null
-  docker_cli rm "$c" >/dev/null
-  docker_cli network rm dockerfleet-demo-net >/dev/null
-  docker_cli volume rm dockerfleet-demo-vol >/dev/null
+  docker volume create dockerfleet-demo-vol >/dev/null
+  docker network create --internal dockerfleet-demo-net >/dev/null
+  docker run -d --name "$c" --network none --label com.example.team=demo dockerfleet-demo /bin/sleep 300 >/dev/null
+  docker exec "$c" /bin/id >/dev/null
+  docker kill --signal KILL "$c" >/dev/null
+  docker rm "$c" >/dev/null
+  docker network rm dockerfleet-demo-net >/dev/null
+  docker volume rm dockerfleet-demo-vol >/dev/null
 }
 
 daemon_answers || start_local_daemon

@@ -18,7 +18,8 @@
 // percent-encoded), for tcp a URL that parses back to Address.
 //
 // Percent-encode a ',', '?', '#' or '%' in a socket path, and a ',', '&',
-// '+', '#' or '%' in an option value ('+' means a space, as in any query).
+// '#' or '%' in an option value. A '+' is taken as it is (not as a space,
+// unlike HTML form queries): labels and paths may hold one.
 //
 // Options:
 //

@@ -295,11 +295,13 @@ func parseOptions(rawQuery string) (options, error) {
 			continue // "a=1&&b=2" or a trailing "&": nothing to set
 		}
 		rawKey, rawValue, _ := strings.Cut(kv, "=")
-		key, err := url.QueryUnescape(rawKey)
+		// PathUnescape, not QueryUnescape: a '+' in a file path or a
+		// label stays a '+' (certdir=/etc/a+b, name=web+1).
+		key, err := url.PathUnescape(rawKey)
 		if err != nil {
 			return o, fmt.Errorf("malformed option %q: %v", rawKey, err)
 		}
-		value, err := url.QueryUnescape(rawValue)
+		value, err := url.PathUnescape(rawValue)
 		if err != nil {
 			return o, fmt.Errorf("malformed value of option %q: %v", key, err)
 		}

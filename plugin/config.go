@@ -80,19 +80,22 @@ type ReconnectConfig struct {
 // Duration is a time.Duration written in JSON as a Go duration string ("500ms", "30s").
 type Duration time.Duration
 
-// UnmarshalJSON accepts a duration string such as "1.5s".
+// UnmarshalJSON accepts a duration string such as "1.5s". Its errors are
+// *json.UnmarshalTypeError, to which encoding/json adds the key's path.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"5s\", got %s", b)
+		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: want a value such as \"500ms\" or \"5s\"", s)
+		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
 	}
 	*d = Duration(v)
 	return nil
 }
+
+var durationType = reflect.TypeFor[Duration]()
 
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) {
@@ -143,7 +146,10 @@ var eventTypes = map[string]bool{
 	"plugin": true, "service": true, "node": true, "secret": true, "config": true, "builder": true,
 }
 
-var actionPattern = regexp.MustCompile(`^[a-z][a-z_]*$`)
+// actionPattern matches an action as the daemon's event filter takes it:
+// a name, optionally with the suffix some actions carry
+// ("health_status: healthy").
+var actionPattern = regexp.MustCompile(`^[a-z][a-z_]*(: [^\x00-\x1f]+)?$`)
 
 // ParseConfig reads init_config. Empty input, "{}" and "null" give the
 // defaults; any key the plugin does not know is an error, because Falco does
@@ -213,17 +219,16 @@ func checkKeys(doc json.RawMessage, typ reflect.Type, path string) error {
 func describeJSONError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
+		if typeErr.Type == durationType {
+			return fmt.Errorf("key %q: want a duration such as \"500ms\" or \"5s\", got %s", typeErr.Field, typeErr.Value)
+		}
 		return fmt.Errorf("key %q: want %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
 	}
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {
 		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)
 	}
-	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fmt.Errorf("unknown key %s", rest)
-	}
-	return errors.New(strings.TrimPrefix(msg, "json: "))
+	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 }
 
 func (c *Config) validate() error {

@@ -28,7 +28,7 @@ func TestParseConfigEmptyMeansDefaults(t *testing.T) {
 func TestParseConfigReadsEveryKey(t *testing.T) {
 	raw := `{
 		"tls": {"certDir": "/etc/d", "ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem"},
-		"filters": {"types": ["container", "image"], "actions": ["start", "exec_start"], "labels": ["team", "env=prod"]},
+		"filters": {"types": ["container", "image"], "actions": ["start", "exec_start", "health_status: unhealthy"], "labels": ["team", "env=prod"]},
 		"reconnect": {"minBackoff": "100ms", "maxBackoff": "1m"},
 		"callTimeout": "3s",
 		"pingInterval": "2s",
@@ -44,7 +44,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 	}
 	want := Config{
 		TLS:               TLSConfig{CertDir: "/etc/d", CA: "/etc/ca.pem", Cert: "/etc/c.pem", Key: "/etc/k.pem"},
-		Filters:           FiltersConfig{Types: []string{"container", "image"}, Actions: []string{"start", "exec_start"}, Labels: []string{"team", "env=prod"}},
+		Filters:           FiltersConfig{Types: []string{"container", "image"}, Actions: []string{"start", "exec_start", "health_status: unhealthy"}, Labels: []string{"team", "env=prod"}},
 		Reconnect:         ReconnectConfig{MinBackoff: Duration(100 * time.Millisecond), MaxBackoff: Duration(time.Minute)},
 		CallTimeout:       Duration(3 * time.Second),
 		PingInterval:      Duration(2 * time.Second),
@@ -80,10 +80,10 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{`{"filters": {"types": ["containers"]}}`, `filters.types[0]`},
 		{`{"filters": {"actions": ["Start"]}}`, `filters.actions[0]`},
 		{`{"filters": {"labels": ["=x"]}}`, `filters.labels[0]`},
-		{`{"reconnect": {"minBackoff": "soon"}}`, `invalid duration "soon"`},
+		{`{"reconnect": {"minBackoff": "soon"}}`, `key "reconnect.minBackoff": want a duration such as "500ms" or "5s", got "soon"`},
 		{`{"reconnect": {"minBackoff": "0s"}}`, `reconnect.minBackoff`},
 		{`{"reconnect": {"minBackoff": "10s", "maxBackoff": "1s"}}`, `reconnect.maxBackoff`},
-		{`{"callTimeout": 5}`, `duration string`},
+		{`{"callTimeout": 5}`, `key "callTimeout": want a duration`},
 		{`{"callTimeout": "-1s"}`, `callTimeout`},
 		{`{"maxEventSize": 10}`, `maxEventSize`},
 		{`{"pingInterval": "10ms"}`, `key "pingInterval": must be at least 1s`},

@@ -199,7 +199,7 @@ func (b *builder) event() (Meta, error) {
 			}
 		}
 	}
-	if b.peek() != 0 {
+	if !b.atEnd() {
 		return Meta{}, b.errorf("unexpected %q after the event object", b.b[b.i])
 	}
 	return b.finish()

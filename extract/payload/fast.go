@@ -77,7 +77,7 @@ func (b *builder) fastEvent() bool {
 		i++
 	}
 	b.i = i + 1
-	return b.peek() == 0
+	return b.atEnd()
 }
 
 // fastActor scans the Actor object whose '{' is at i and returns the

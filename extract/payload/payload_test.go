@@ -511,3 +511,17 @@ func TestMaxSizeBoundsEveryPayload(t *testing.T) {
 		}
 	}
 }
+
+// A NUL byte is not the end of the line: what follows the object must be
+// whitespace only (found by FuzzBuild).
+func TestBuildRefusesDataAfterNUL(t *testing.T) {
+	for _, line := range []string{
+		"{\"Type\":\"container\",\"Action\":\"start\"}\x00{garbage",
+		"{\"Type\":\"container\",\"Action\":\"start\"}\x00",
+		"{\"Type\":\"container\",\"Action\":\"start\"} \x00",
+	} {
+		if _, _, err := Build(nil, "h", []byte(line)); err == nil {
+			t.Errorf("Build(%q) accepted data after the object", line)
+		}
+	}
+}

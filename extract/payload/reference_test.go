@@ -106,7 +106,7 @@ func (b *refBuilder) event() (Meta, error) {
 			}
 		}
 	}
-	if b.peek() != 0 {
+	if !b.atEnd() {
 		return Meta{}, b.errorf("unexpected %q after the event object", b.b[b.i])
 	}
 	if b.slots[slotType].off == 0 {
@@ -382,6 +382,11 @@ func (s *refScanner) peek() byte {
 }
 
 // expect consumes c after whitespace.
+func (s *refScanner) atEnd() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
 func (s *refScanner) expect(c byte) error {
 	if s.peek() != c {
 		return s.unexpected(fmt.Sprintf("%q", c))

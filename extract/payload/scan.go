@@ -61,6 +61,13 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
+// atEnd skips whitespace and reports whether the line ends there. Unlike
+// peek() == 0 it does not take a NUL byte for the end.
+func (s *scanner) atEnd() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
 // expect consumes c after whitespace.
 func (s *scanner) expect(c byte) error {
 	if s.peek() != c {
