@@ -3,7 +3,10 @@
 
 // Package stream watches the Docker events of a fleet of daemons and fans
 // them into one channel, each event's payload built once (payload.Build)
-// in the reader of its host and tagged with the host's label.
+// in the reader of its host and tagged with the host's label. The channel
+// carries batches: the events one host's reader built from one read of
+// its connection, up to MaxBatch, so that a flood costs one channel
+// operation per batch rather than per event.
 //
 // # One watcher per host
 //
@@ -46,7 +49,9 @@
 //
 // # Backpressure
 //
-// Every host's reader hands events to the shared channel. dockerd queues
+// Every host's reader hands its events to the shared channel, a batch
+// at a time (what one read brought: a batch goes out as soon as nothing
+// more is buffered, so a lone event is never held back). dockerd queues
 // 1,024 events per subscriber and silently skips events for one whose
 // queue stays full for 100 ms, so the reader must keep reading: a reader
 // that waited for the consumer without bound would move the loss to the
@@ -57,15 +62,27 @@
 // its pace stays far above what a daemon produces). A short burst into a
 // consumer that reads in batches then costs nothing: with bursts of 1,000
 // events every 100 ms into a 256-event channel read 64 at a time with
-// 1 ms of work between batches, dropping at once lost 62% of the events,
+// 1 ms of work between batches, dropping at once lost 71% of the events,
 // the budget none, and the fake daemon (which skips as soon as its
 // 1,024-event queue is full, stricter than dockerd) skipped none
-// (BenchmarkBurstyConsumer). When the budget is spent, the event is
-// dropped and counted per host; the count goes out as an events_lost
-// event (reason dropped_backpressure, from..until the first and last
-// dropped event's time) as soon as there is room. Memory is bounded by
-// the channel's capacity, one read buffer per host and the longest line
-// (Options.MaxLineSize): waiting holds one event, never a queue.
+// (BenchmarkBurstyConsumer). When the budget is spent, the batch is
+// dropped and its events counted per host; the count goes out as an
+// events_lost event (reason dropped_backpressure, from..until the first
+// and last dropped event's time) as soon as there is room. Memory is
+// bounded by the channel's capacity (Options.Buffer events: Buffer /
+// MaxBatch batches), one read buffer (4 KiB, 64 KiB during a flood) and
+// one batch per host and the longest line (Options.MaxLineSize): waiting
+// holds one batch, never a queue.
+//
+// # Readers leave a P to the consumer
+//
+// At most GOMAXPROCS-1 readers work at once (build payloads and hand
+// them over): each holds a token meanwhile, and gives it back while it
+// waits for its daemon or for room in Batches. Under a flood from many
+// hosts, runnable readers otherwise kept every P busy and the consumer
+// (Falco's thread in next_batch, which needs a P of this runtime) waited
+// behind up to a thousand of them. The plugin gives its runtime one P
+// more for that reason.
 //
 // # Health events
 //
@@ -97,6 +114,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -105,7 +123,8 @@ import (
 )
 
 // Event is one event of the fleet. The consumer owns Payload: it is never
-// written again by the stream.
+// written again by the stream, unless the consumer gives its Batch back
+// (Fleet.Recycle).
 type Event struct {
 	// Payload is a payload in the extract/payload format.
 	Payload []byte
@@ -116,7 +135,13 @@ type Event struct {
 
 // Fleet watches a set of hosts. Close it to stop.
 type Fleet struct {
-	events   chan Event
+	events chan *Batch
+	// work bounds the readers working at once (building payloads and
+	// handing them over) to one less than GOMAXPROCS: the consumer always
+	// finds a P. Without it, a flood from many hosts kept every P busy
+	// and the consumer (Falco's thread in next_batch) waited behind up
+	// to a thousand runnable readers (docs/PERFORMANCE.md).
+	work     tokens
 	cancel   context.CancelFunc
 	watchers []*watcher
 	// wg, not an errgroup: a watcher never returns an error (it retries
@@ -146,7 +171,10 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 	if err != nil {
 		return nil, err
 	}
-	f := &Fleet{events: make(chan Event, opts.Buffer)}
+	f := &Fleet{
+		events: make(chan *Batch, max(1, opts.Buffer/MaxBatch)),
+		work:   make(tokens, max(1, runtime.GOMAXPROCS(0)-1)),
+	}
 	seed := maphash.MakeSeed()
 	names := make(map[string]int, len(endpoints))
 	for i, ep := range endpoints {
@@ -177,12 +205,14 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 	return f, nil
 }
 
-// Events is the channel of every host's events and health events. It is
+// Batches is the channel of every host's events and health events. A
+// batch holds 1 to MaxBatch events of one host, in the order they came;
+// the consumer owns it (give it back with Recycle when done). It is
 // closed by Close, after the last send.
-func (f *Fleet) Events() <-chan Event { return f.events }
+func (f *Fleet) Batches() <-chan *Batch { return f.events }
 
 // Close stops every watcher, waits for them, releases their connections
-// and closes Events. It returns promptly: no call in flight outlives the
+// and closes Batches. It returns promptly: no call in flight outlives the
 // cancellation of its context. It is safe to call more than once.
 func (f *Fleet) Close() error {
 	f.closeOnce.Do(func() {
@@ -219,9 +249,9 @@ func (f *Fleet) startPing() bool {
 type HostStats struct {
 	Host       string
 	Up         bool   // the live stream is connected
-	Delivered  uint64 // daemon events handed to Events
+	Delivered  uint64 // daemon events handed to Batches
 	Duplicates uint64 // replayed events dropped at the resume boundary
-	Dropped    uint64 // events dropped because Events was full
+	Dropped    uint64 // events dropped because Batches was full
 	Malformed  uint64 // lines skipped: malformed or oversized
 	Connects   uint64 // live streams established
 	Losses     uint64 // events_lost reports delivered
@@ -247,6 +277,12 @@ func (f *Fleet) Stats() []HostStats {
 
 // errStreamEnded is the reason of a stream the daemon ended cleanly.
 var errStreamEnded = errors.New("event stream ended by the daemon")
+
+// tokens is a counting semaphore: a token is a slot of the channel.
+type tokens chan struct{}
+
+func (t tokens) acquire() { t <- struct{}{} }
+func (t tokens) release() { <-t }
 
 // counter is an atomic counter on its own; a named type keeps the
 // watcher's fields readable.

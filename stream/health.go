@@ -100,6 +100,11 @@ func (w *watcher) addLoss(r lossReason, from, until int64, count uint64) {
 // wait for room. The lock is not held while waiting, so the reader, which
 // records drops, never waits for a flush by another goroutine.
 func (w *watcher) flushLoss(wait time.Duration) {
+	if wait <= 0 && len(w.f.events) == cap(w.f.events) {
+		// No room: do not build reports only to throw them away (under
+		// a flood with drops, that was a quarter of the readers' time).
+		return
+	}
 	for r := range numReasons {
 		w.lossMu.Lock()
 		l := w.pending[r]
@@ -137,9 +142,10 @@ func (w *watcher) flushLoss(wait time.Duration) {
 }
 
 func (w *watcher) send(ev Event, wait time.Duration) bool {
+	b := single(ev)
 	if wait <= 0 {
 		select {
-		case w.f.events <- ev:
+		case w.f.events <- b:
 			return true
 		default:
 			return false
@@ -148,7 +154,7 @@ func (w *watcher) send(ev Event, wait time.Duration) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case w.f.events <- ev:
+	case w.f.events <- b:
 		return true
 	case <-t.C:
 		return false
@@ -156,17 +162,26 @@ func (w *watcher) send(ev Event, wait time.Duration) bool {
 }
 
 // deliverHealth sends a stream_up, stream_down or stream_still_down event
-// stamped now; when Events is full it is counted as lost like any other
-// event.
+// stamped now; when Batches is full it is counted as lost like any other
+// event. It goes out alone: the reader has handed over its batch before
+// (readLines returns only after that).
 func (w *watcher) deliverHealth(action string, now int64, attrs map[string]string) {
 	ev, ok := w.healthEvent(action, now, attrs)
 	if !ok {
 		return
 	}
-	if !w.deliver(ev) {
+	if !w.deliver(single(ev)) {
 		w.dropped.Add(1)
 		w.addLoss(reasonBackpressure, ev.TimeNano, ev.TimeNano, 1)
 	}
+}
+
+// single is a batch of ev alone. It is not taken from the pool: its
+// payload has its own memory, and a fleet connecting at once sends one
+// health event per host, which would hold as many pooled 16 KiB buffers
+// (Recycle leaves it to the garbage collector).
+func single(ev Event) *Batch {
+	return &Batch{Events: []Event{ev}}
 }
 
 // healthLine is a health event as a JSON line shaped like the daemon's.

@@ -141,19 +141,19 @@ func TestShortConsumerPausesLoseNothing(t *testing.T) {
 	o := testOptions()
 	o.Buffer = 16
 	f := startFleet(t, unixHosts(t, srv, t.TempDir(), "h", 1), o)
-	for decode(t, <-f.Events()).action != ActionStreamUp {
+	r := &eventReader{f: f}
+	for decode(t, r.mustNext(t)).action != ActionStreamUp {
 	}
 	const n = 64
 	publish(srv, n)
 	var all []got
 	for len(seqs(all, "h-0")) < n {
 		for range 16 {
-			select {
-			case ev := <-f.Events():
-				all = append(all, decode(t, ev))
-			case <-time.After(5 * time.Second):
+			ev, ok := r.next(5 * time.Second)
+			if !ok {
 				t.Fatalf("timed out: %s", summary(all))
 			}
+			all = append(all, decode(t, ev))
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -78,8 +78,10 @@ type collector struct {
 func collect(t testing.TB, f *Fleet) *collector {
 	c := &collector{t: t, ch: make(chan got, 1<<16)}
 	go func() {
-		for ev := range f.Events() {
-			c.ch <- decode(t, ev)
+		for b := range f.Batches() {
+			for _, ev := range b.Events {
+				c.ch <- decode(t, ev)
+			}
 		}
 		close(c.ch)
 	}()
@@ -188,4 +190,39 @@ func startFleet(t testing.TB, eps []hosts.Endpoint, o Options) *Fleet {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// eventReader reads the events of a Fleet one at a time, batch by batch.
+type eventReader struct {
+	f   *Fleet
+	cur []Event
+}
+
+// next returns the next event; false when none came within timeout or
+// Batches is closed.
+func (r *eventReader) next(timeout time.Duration) (Event, bool) {
+	for len(r.cur) == 0 {
+		select {
+		case b, ok := <-r.f.Batches():
+			if !ok {
+				return Event{}, false
+			}
+			r.cur = b.Events
+		case <-time.After(timeout):
+			return Event{}, false
+		}
+	}
+	ev := r.cur[0]
+	r.cur = r.cur[1:]
+	return ev, true
+}
+
+// mustNext is next that fails t.
+func (r *eventReader) mustNext(t testing.TB) Event {
+	t.Helper()
+	ev, ok := r.next(10 * time.Second)
+	if !ok {
+		t.Fatal("no event within 10 s")
+	}
+	return ev
 }

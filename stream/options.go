@@ -77,7 +77,9 @@ type Options struct {
 	// since and down_for), so that rules can alert on a host silent for
 	// that long. Zero means DefaultStillDownInterval.
 	StillDownInterval time.Duration
-	// Buffer is the capacity, in events, of the channel every host feeds.
+	// Buffer bounds the events queued in the channel every host feeds:
+	// it holds Buffer/MaxBatch batches (at least one) of at most
+	// MaxBatch events.
 	Buffer int
 	// MaxLineSize is the longest event line kept; longer ones are skipped
 	// and reported as lost (reason malformed). At most payload.MaxLineLen.

@@ -15,24 +15,32 @@ import (
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
 
-// slabSize is the block payloads are carved from while a host sends a
-// burst: one allocation for a dozen events instead of one each. A payload
-// never shares memory that is written again, so the consumer may keep it.
-const slabSize = 8 << 10
-
 // readLines reads event lines from body until it fails (io.EOF at a clean
 // end), handing each to handle. st is non-nil for a replay. A line cut by
 // the end of the stream is dropped: it is replayed on the next connection.
 func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	if w.br == nil {
-		w.br = bufio.NewReaderSize(body, readBufferSize)
-	} else {
-		w.br.Reset(body)
+		w.br = newLineReader()
+		w.br.around = func(reading bool) {
+			if reading {
+				w.releaseWork()
+			} else {
+				w.acquireWork()
+			}
+		}
 	}
+	w.br.Reset(body)
+	// The reader works on what it read under a token (see Fleet.work),
+	// and gives it back whenever it waits: for the daemon, or for room.
+	w.acquireWork()
+	defer w.releaseWork()
 	br := w.br
 	defer br.Reset(nil) // drop the reference to the body
+	// What was read goes out before the reader returns (and, for the
+	// live stream, before the stream_down that follows).
+	defer w.flushBatch()
 	for {
-		line, err := br.ReadSlice('\n')
+		line, err := br.ReadSlice()
 		if err == bufio.ErrBufferFull {
 			line, err = w.readLong(br, line)
 		}
@@ -40,12 +48,15 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 			return err
 		}
 		if line != nil {
-			w.handle(line, st, br.Buffered() > 0)
+			w.handle(line, st)
 		}
 		if br.Buffered() == 0 {
-			// About to wait for the daemon: release the slab (an idle
-			// host keeps no payload memory) and report losses.
-			w.slab = nil
+			// About to wait for the daemon: hand over the batch, so
+			// that a lone event is not held back, release a grown read
+			// buffer (an idle host keeps no payload memory) and report
+			// losses.
+			w.flushBatch()
+			br.shrink()
 			if w.lossPending.Load() {
 				w.flushLoss(0)
 			}
@@ -56,11 +67,11 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 // readLong assembles a line longer than the read buffer, up to
 // MaxLineSize. A longer one is consumed to its end and counted as
 // malformed; it then returns a nil line.
-func (w *watcher) readLong(br *bufio.Reader, part []byte) ([]byte, error) {
+func (w *watcher) readLong(br *lineReader, part []byte) ([]byte, error) {
 	w.long = append(w.long[:0], part...)
 	oversized := false
 	for {
-		part, err := br.ReadSlice('\n')
+		part, err := br.ReadSlice()
 		if !oversized {
 			if len(w.long)+len(part) > w.opts.MaxLineSize+1 { // +1: the newline
 				oversized = true
@@ -89,21 +100,23 @@ func (w *watcher) readLong(br *bufio.Reader, part []byte) ([]byte, error) {
 	}
 }
 
-// handle turns one line into an Event.
-func (w *watcher) handle(line []byte, st *replayState, burst bool) {
+// handle turns one line into an Event of the pending batch.
+func (w *watcher) handle(line []byte, st *replayState) {
 	line = bytes.TrimRight(line, "\r\n")
 	if len(line) == 0 {
 		return
 	}
 	need := 10 + len(w.host) + len(line) + 74 + len(line)/2
+	if w.batch != nil && len(w.batch.Events) > 0 && cap(w.batch.buf)-len(w.batch.buf) < need {
+		w.flushBatch() // full: the payload goes into the next one
+	}
+	if w.batch == nil {
+		w.batch = newBatch()
+	}
+	b := w.batch
 	var dst []byte
-	if cap(w.slab)-len(w.slab) >= need {
-		dst = w.slab[len(w.slab):]
-	} else if burst && need <= slabSize/4 {
-		w.slab = make([]byte, 0, slabSize)
-		dst = w.slab
-	} else {
-		w.slab = nil
+	if cap(b.buf)-len(b.buf) >= need {
+		dst = b.buf[len(b.buf):]
 	}
 	out, meta, err := payload.Build(dst, w.host, line)
 	if err != nil {
@@ -121,7 +134,7 @@ func (w *watcher) handle(line []byte, st *replayState, burst bool) {
 	}
 	if dup {
 		w.duplicates.Add(1)
-		return // the slab is not advanced: its bytes are reused
+		return // the batch's room is not advanced: its bytes are reused
 	}
 	if ts > w.lastTS {
 		w.lastTS = ts
@@ -131,16 +144,52 @@ func (w *watcher) handle(line []byte, st *replayState, burst bool) {
 		w.boundary = append(w.boundary, h)
 	}
 	if dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst) {
-		// Built in place: advance the slab, and cap the payload so that
+		// Built in place: advance the room, and cap the payload so that
 		// an append by the consumer cannot run into the next one.
-		w.slab = w.slab[:len(w.slab)+len(out)]
+		b.buf = b.buf[:len(b.buf)+len(out)]
 		out = out[:len(out):len(out)]
 	}
-	if w.deliver(Event{Payload: out, TimeNano: ts}) {
-		w.delivered.Add(1)
-	} else {
-		w.dropped.Add(1)
-		w.addLoss(reasonBackpressure, ts, ts, 1)
+	b.Events = append(b.Events, Event{Payload: out, TimeNano: ts})
+	if len(b.Events) >= MaxBatch {
+		w.flushBatch()
+	}
+}
+
+// flushBatch hands the pending batch over, or drops and counts it (see
+// deliver). A batch handed over belongs to the consumer; a dropped one is
+// reused.
+func (w *watcher) flushBatch() {
+	b := w.batch
+	if b == nil || len(b.Events) == 0 {
+		return
+	}
+	if w.deliver(b) {
+		w.delivered.Add(uint64(len(b.Events)))
+		w.batch = nil
+		return
+	}
+	from, until := b.Events[0].TimeNano, b.Events[0].TimeNano
+	for _, ev := range b.Events[1:] {
+		from, until = min(from, ev.TimeNano), max(until, ev.TimeNano)
+	}
+	w.dropped.Add(uint64(len(b.Events)))
+	w.addLoss(reasonBackpressure, from, until, uint64(len(b.Events)))
+	b.reset()
+}
+
+// acquireWork takes a work token (see Fleet.work) unless it holds one.
+func (w *watcher) acquireWork() {
+	if !w.working {
+		w.f.work.acquire()
+		w.working = true
+	}
+}
+
+// releaseWork gives the work token back, if it holds one.
+func (w *watcher) releaseWork() {
+	if w.working {
+		w.f.work.release()
+		w.working = false
 	}
 }
 
@@ -152,7 +201,7 @@ func (w *watcher) skipLine() {
 }
 
 // Backpressure budget (see "Backpressure" in the package doc): a reader
-// that finds Events full may wait for room, at most maxDeliverWait at a
+// that finds Batches full may wait for room, at most maxDeliverWait at a
 // stretch, and in all at most one part in deliverWaitShare of the time it
 // spent not waiting.
 var maxDeliverWait = 20 * time.Millisecond
@@ -163,23 +212,24 @@ const (
 	minDeliverWait = 100 * time.Microsecond
 )
 
-// deliver hands ev over; false when Events stayed full (see deliverWait).
-// A pending loss report goes first, so that it is not overtaken for long.
-func (w *watcher) deliver(ev Event) bool {
+// deliver hands batch b over; false when Batches stayed full (see
+// deliverWait). A pending loss report goes first, so that it is not
+// overtaken for long.
+func (w *watcher) deliver(b *Batch) bool {
 	if w.lossPending.Load() {
 		w.flushLoss(0)
 	}
 	select {
-	case w.f.events <- ev:
+	case w.f.events <- b:
 		return true
 	default:
-		return w.deliverWait(ev)
+		return w.deliverWait(b)
 	}
 }
 
-// deliverWait waits for room in Events out of the host's wait budget.
+// deliverWait waits for room in Batches out of the host's wait budget.
 // Only the slow path (a full channel) looks at the clock.
-func (w *watcher) deliverWait(ev Event) bool {
+func (w *watcher) deliverWait(b *Batch) bool {
 	if maxDeliverWait <= 0 {
 		return false
 	}
@@ -198,9 +248,13 @@ func (w *watcher) deliverWait(ev Event) bool {
 	} else {
 		w.waitTimer.Reset(w.waitBudget)
 	}
+	if w.working {
+		w.releaseWork()
+		defer w.acquireWork()
+	}
 	ok := false
 	select {
-	case w.f.events <- ev:
+	case w.f.events <- b:
 		ok = true
 	case <-w.waitTimer.C:
 	case <-w.done:

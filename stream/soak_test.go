@@ -137,31 +137,33 @@ func TestSoak(t *testing.T) {
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
-		for ev := range f.Events() {
-			for time.Now().UnixNano() < pauseUntil.Load() {
-				time.Sleep(10 * time.Millisecond)
-			}
-			p, err := payload.Parse(ev.Payload)
-			if err != nil {
-				t.Errorf("payload: %v", err)
-				continue
-			}
-			sinkMu.Lock()
-			s := sinks[p.Host()]
-			switch p.Type() {
-			case HealthType:
-				s.health[p.Action()]++
-				if p.Action() == ActionEventsLost {
-					s.losses = append(s.losses, parseLoss(t, &p))
+		for b := range f.Batches() {
+			for _, ev := range b.Events {
+				for time.Now().UnixNano() < pauseUntil.Load() {
+					time.Sleep(10 * time.Millisecond)
 				}
-			default:
-				seq, err := strconv.Atoi(attr(&p, "seq"))
+				p, err := payload.Parse(ev.Payload)
 				if err != nil {
-					t.Errorf("%s: seq %q", p.Host(), attr(&p, "seq"))
+					t.Errorf("payload: %v", err)
+					continue
 				}
-				s.delivered[seq]++
+				sinkMu.Lock()
+				s := sinks[p.Host()]
+				switch p.Type() {
+				case HealthType:
+					s.health[p.Action()]++
+					if p.Action() == ActionEventsLost {
+						s.losses = append(s.losses, parseLoss(t, &p))
+					}
+				default:
+					seq, err := strconv.Atoi(attr(&p, "seq"))
+					if err != nil {
+						t.Errorf("%s: seq %q", p.Host(), attr(&p, "seq"))
+					}
+					s.delivered[seq]++
+				}
+				sinkMu.Unlock()
 			}
-			sinkMu.Unlock()
 		}
 	}()
 
@@ -216,7 +218,7 @@ func TestSoak(t *testing.T) {
 	}
 	// The backlog of the last consumer pause drains first: a last event
 	// published into a full channel would be dropped (and reported).
-	for len(f.Events()) > 0 {
+	for len(f.Batches()) > 0 {
 		if time.Now().After(settle) {
 			t.Fatal("the consumer did not drain the backlog within a minute")
 		}

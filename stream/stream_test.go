@@ -285,8 +285,9 @@ func TestSlowConsumerLossCountedAndReported(t *testing.T) {
 	f := startFleet(t, eps, o)
 	// Wait for both streams without a collector: the consumer is us.
 	ups := 0
+	r := &eventReader{f: f}
 	for ups < 2 {
-		if decode(t, <-f.Events()).action == ActionStreamUp {
+		if decode(t, r.mustNext(t)).action == ActionStreamUp {
 			ups++
 		}
 	}
@@ -298,8 +299,8 @@ func TestSlowConsumerLossCountedAndReported(t *testing.T) {
 		}
 	}
 	time.Sleep(2 * time.Second) // the consumer does not read
-	if l := len(f.Events()); l > 64 {
-		t.Fatalf("channel holds %d events, more than its capacity", l)
+	if l := len(f.Batches()); l > 64/MaxBatch {
+		t.Fatalf("channel holds %d batches, more than Buffer 64 allows", l)
 	}
 	c := collect(t, f)
 	delivered := map[string]int{}

@@ -4,7 +4,6 @@
 package stream
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,10 +29,6 @@ const daemonRingSize = 256
 // maxBoundary bounds the hashes kept for one nanosecond.
 const maxBoundary = 64
 
-// readBufferSize is each host's line buffer; longer lines are assembled in
-// a separate buffer, up to Options.MaxLineSize.
-const readBufferSize = 4 << 10
-
 // watcher follows one host. Its fields are owned by its goroutine, but for
 // the atomics and what lossMu guards.
 type watcher struct {
@@ -46,9 +41,10 @@ type watcher struct {
 	filterJSON string
 	seed       maphash.Seed
 
-	br   *bufio.Reader // reused across connections
-	long []byte        // assembles lines longer than br's buffer
-	slab []byte        // payloads are carved from it during bursts
+	br      *lineReader // reused across connections
+	long    []byte      // assembles lines longer than br's buffer
+	batch   *Batch      // events read but not handed over yet; nil: none
+	working bool        // holds a token of Fleet.work
 
 	daemonID   string
 	lastTS     int64    // highest daemon timeNano processed; 0: none yet
@@ -70,7 +66,7 @@ type watcher struct {
 	daemonName, apiVersion string
 
 	// Backpressure (see deliver): the reader's budget for waiting on a
-	// full Events channel, refilled over time.
+	// full Batches channel, refilled over time.
 	waitBudget time.Duration
 	waitAt     time.Time
 	waitTimer  *time.Timer

@@ -165,9 +165,11 @@ func goroutinesPerHost(b *testing.B, params string, certs *dockerd.Certs) float6
 	defer f.Close()
 	for up := 0; up < len(eps); {
 		select {
-		case ev := <-f.Events():
-			if p, err := payload.Parse(ev.Payload); err == nil && p.Type() == "dockerfleet" && p.Action() == "stream_up" {
-				up++
+		case batch := <-f.Batches():
+			for _, ev := range batch.Events {
+				if p, err := payload.Parse(ev.Payload); err == nil && p.Type() == "dockerfleet" && p.Action() == "stream_up" {
+					up++
+				}
 			}
 		case <-time.After(5 * time.Minute):
 			b.Fatalf("in-process fleet: only %d of %d hosts up", up, len(eps))
