@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 )
 
@@ -82,6 +84,20 @@ func (e Endpoint) NewClient() (*client.Client, error) {
 	return cli, nil
 }
 
+// NegotiatedVersion is the API version to speak to a daemon that answered
+// a ping with daemonVersion: the daemon's own when it is older than the
+// client's newest (api.DefaultVersion), else the client's; "1.24" when the
+// daemon does not say, as the docker client does.
+func NegotiatedVersion(daemonVersion string) string {
+	if daemonVersion == "" {
+		return "1.24"
+	}
+	if versions.LessThan(daemonVersion, api.DefaultVersion) {
+		return daemonVersion
+	}
+	return api.DefaultVersion
+}
+
 // newHTTPClient builds the lean transport NewClient documents.
 func (e Endpoint) newHTTPClient() (*http.Client, error) {
 	tlsCfg, err := e.TLSConfig()
@@ -118,23 +134,23 @@ func (e Endpoint) newHTTPClient() (*http.Client, error) {
 	return &http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}, nil
 }
 
-// NewRequest builds a request to the daemon of e exactly as cli, a client
-// from e.NewClient, builds its own: same scheme, host and Host header (so it
-// shares cli's connections), path prefixed with the API version cli uses,
-// same User-Agent. Send it with cli.HTTPClient().Do; the stream uses it for
-// its raw GET /events, read line by line.
+// NewRequest builds a request to the daemon of e the way a client from
+// e.NewClient builds its own: same scheme, host and Host header (so it
+// shares the client's connections), path prefixed with /v<version> (none
+// when version is ""), same User-Agent. Send it with cli.HTTPClient().Do;
+// the stream uses it for its raw GET /events, read line by line.
 //
-// The version is cli.ClientVersion(): call it after cli has negotiated
-// (after any versioned call such as cli.ServerVersion, or
-// cli.NegotiateAPIVersion), else it is the client's own, newest version,
-// which old daemons refuse.
-func (e Endpoint) NewRequest(ctx context.Context, cli *client.Client, method, p string, query url.Values) (*http.Request, error) {
+// The version is passed in rather than read from the client: the client
+// only ever lowers its negotiated version, so a daemon upgraded while the
+// fleet runs would keep the old one; the caller works it out on every
+// (re)connection instead (see NegotiatedVersion).
+func (e Endpoint) NewRequest(ctx context.Context, version, method, p string, query url.Values) (*http.Request, error) {
 	scheme := "http"
 	if e.TLS != nil {
 		scheme = "https"
 	}
 	apiPath := p
-	if v := strings.TrimPrefix(cli.ClientVersion(), "v"); v != "" {
+	if v := strings.TrimPrefix(version, "v"); v != "" {
 		apiPath = path.Join("/v"+v, p)
 	}
 	u := &url.URL{Path: apiPath, RawQuery: query.Encode()}

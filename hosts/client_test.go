@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api"
 	"github.com/docker/docker/client"
 )
 
@@ -168,7 +169,7 @@ func readEvents(t *testing.T, ctx context.Context, ep Endpoint, cli *client.Clie
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	q := url.Values{"filters": {`{"type":["container"]}`}}
-	req, err := ep.NewRequest(ctx, cli, http.MethodGet, "/events", q)
+	req, err := ep.NewRequest(ctx, cli.ClientVersion(), http.MethodGet, "/events", q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,5 +436,21 @@ func TestNewClientMinTLS12(t *testing.T) {
 	}
 	if cfg.MinVersion != tls.VersionTLS12 || cfg.InsecureSkipVerify {
 		t.Errorf("MinVersion %x, InsecureSkipVerify %v", cfg.MinVersion, cfg.InsecureSkipVerify)
+	}
+}
+
+func TestNegotiatedVersion(t *testing.T) {
+	newest := api.DefaultVersion
+	for _, c := range []struct{ daemon, want string }{
+		{"1.41", "1.41"},  // Docker 20.10: the daemon's
+		{"1.12", "1.12"},  // older still: the daemon's
+		{"", "1.24"},      // a daemon that does not say, as the docker client
+		{newest, newest},  // same version
+		{"9.99", newest},  // newer than the client: the client's newest
+		{"1.100", newest}, // compared as versions, not strings
+	} {
+		if got := NegotiatedVersion(c.daemon); got != c.want {
+			t.Errorf("NegotiatedVersion(%q) = %q, want %q", c.daemon, got, c.want)
+		}
 	}
 }

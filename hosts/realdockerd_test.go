@@ -66,7 +66,7 @@ func TestRealDaemons(t *testing.T) {
 			sctx, stop := context.WithCancel(ctx)
 			defer stop()
 			q := url.Values{"filters": {`{"type":["volume"]}`}}
-			req, err := ep.NewRequest(sctx, cli, http.MethodGet, "/events", q)
+			req, err := ep.NewRequest(sctx, cli.ClientVersion(), http.MethodGet, "/events", q)
 			if err != nil {
 				t.Fatal(err)
 			}

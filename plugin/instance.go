@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -203,7 +204,13 @@ func writeEvent(slot []byte, slotCap int, ev stream.Event) bool {
 		return false
 	}
 	n := copy(slot[sdk.PluginEventPayloadOffset:], ev.Payload)
-	binary.NativeEndian.PutUint64(slot[evtOffTimestamp:], uint64(ev.TimeNano))
+	ts := uint64(ev.TimeNano)
+	if ev.TimeNano <= 0 {
+		// A line without time: let the framework stamp it on arrival, as
+		// the SDK's default does, rather than date it 1970.
+		ts = math.MaxUint64
+	}
+	binary.NativeEndian.PutUint64(slot[evtOffTimestamp:], ts)
 	binary.NativeEndian.PutUint32(slot[evtOffLen:], uint32(sdk.PluginEventPayloadOffset+n))
 	binary.NativeEndian.PutUint32(slot[evtOffDataLen:], uint32(n))
 	return true

@@ -87,7 +87,7 @@ func BenchmarkRawRead(b *testing.B) {
 	defer cli.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := eps[0].NewRequest(ctx, cli, http.MethodGet, "/events", nil)
+	req, err := eps[0].NewRequest(ctx, "1.41", http.MethodGet, "/events", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

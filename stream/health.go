@@ -141,6 +141,8 @@ func (w *watcher) flushLoss(wait time.Duration) {
 	w.lossMu.Unlock()
 }
 
+// send hands ev over alone, waiting at most wait for room, and never past
+// the Fleet's Close.
 func (w *watcher) send(ev Event, wait time.Duration) bool {
 	b := single(ev)
 	if wait <= 0 {
@@ -158,11 +160,21 @@ func (w *watcher) send(ev Event, wait time.Duration) bool {
 		return true
 	case <-t.C:
 		return false
+	case <-w.done:
+		return false
 	}
 }
 
+// healthWait is how long a stream_up, stream_down or stream_still_down
+// waits for room when Batches is full. They are rare (one per connection or
+// per stillDownInterval) and are what rules on the fleet's health see, so
+// they wait longer than data (maxDeliverWait) before they are counted as
+// lost; the reader is not reading its stream at these points, and dockerd
+// holds 1024 events of a subscriber for 100 ms before it skips any.
+const healthWait = 80 * time.Millisecond
+
 // deliverHealth sends a stream_up, stream_down or stream_still_down event
-// stamped now; when Batches is full it is counted as lost like any other
+// stamped now; when Batches stays full it is counted as lost like any other
 // event. It goes out alone: the reader has handed over its batch before
 // (readLines returns only after that).
 func (w *watcher) deliverHealth(action string, now int64, attrs map[string]string) {
@@ -170,7 +182,10 @@ func (w *watcher) deliverHealth(action string, now int64, attrs map[string]strin
 	if !ok {
 		return
 	}
-	if !w.deliver(single(ev)) {
+	if w.lossPending.Load() {
+		w.flushLoss(0)
+	}
+	if !w.send(ev, healthWait) {
 		w.dropped.Add(1)
 		w.addLoss(reasonBackpressure, ev.TimeNano, ev.TimeNano, 1)
 	}

@@ -35,6 +35,8 @@ func capText(s string, limit int) string {
 		switch {
 		case r == '"' || r == '\\':
 			return 2
+		case r == '\u2028' || r == '\u2029':
+			return 6 // encoding/json always writes them as \u2028, \u2029
 		case r == utf8.RuneError && n <= 1:
 			return utf8.RuneLen(utf8.RuneError)
 		}

@@ -119,7 +119,9 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		dst = b.buf[len(b.buf):]
 	}
 	out, meta, err := payload.Build(dst, w.host, line)
-	if err != nil {
+	if err != nil || meta.Type == HealthType {
+		// A daemon line with the plugin's own type would let a host (or
+		// anyone on a tls=off link) forge the fleet's health events.
 		w.skipLine()
 		return
 	}

@@ -164,7 +164,9 @@ func TestGarbageLinesSkippedAndCounted(t *testing.T) {
 	srv.PublishRaw([]byte(`{"Type":"container","Action":`))
 	srv.PublishRaw(bytes.Repeat([]byte("x"), 200<<10)) // oversized
 	srv.PublishRaw([]byte(`{"Action":"start"}`))       // no Type
-	srv.PublishRaw(nil)                                // empty line: ignored
+	// A daemon may not forge the plugin's own health events.
+	srv.PublishRaw([]byte(`{"Type":"dockerfleet","Action":"stream_up","Actor":{"ID":"h-0","Attributes":{}},"timeNano":1}`))
+	srv.PublishRaw(nil) // empty line: ignored
 	publish(srv, 1)
 	all := c.until(5*time.Second, func(all []got) bool {
 		lost := lossEvents(all, ReasonMalformed)
@@ -173,13 +175,22 @@ func TestGarbageLinesSkippedAndCounted(t *testing.T) {
 			k, _ := strconv.Atoi(l.attrs["count"])
 			n += k
 		}
-		return len(seqs(all, "h-0")) == 2 && n >= 4
+		return len(seqs(all, "h-0")) == 2 && n >= 5
 	})
 	if s := seqs(all, "h-0"); !slices.Equal(s, []int{1, 2}) {
 		t.Fatalf("got %v", s)
 	}
-	if st := f.Stats()[0]; st.Malformed != 4 || st.Connects != 1 {
-		t.Fatalf("stats %+v: want 4 malformed on one connection", st)
+	if st := f.Stats()[0]; st.Malformed != 5 || st.Connects != 1 {
+		t.Fatalf("stats %+v: want 5 malformed on one connection", st)
+	}
+	ups := 0
+	for _, g := range all {
+		if g.action == ActionStreamUp {
+			ups++
+		}
+	}
+	if ups != 0 { // the real one was taken by waitUp
+		t.Errorf("%d stream_up events after the first: a forged one got through", ups)
 	}
 }
 

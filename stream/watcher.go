@@ -64,6 +64,9 @@ type watcher struct {
 
 	// What the latest /_ping and /info said, for stream_up.
 	daemonName, apiVersion string
+	// version is the API version this connection speaks (NegotiatedVersion
+	// of the daemon's ping); only the watcher's goroutine reads it.
+	version string
 
 	// Backpressure (see deliver): the reader's budget for waiting on a
 	// full Batches channel, refilled over time.
@@ -211,15 +214,18 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("ping: %w", err)
 	}
-	w.cli.NegotiateAPIVersionPing(ping)
+	// Worked out afresh on every connection: the daemon may have been
+	// upgraded (or downgraded) while it was away.
+	w.version = hosts.NegotiatedVersion(ping.APIVersion)
 	w.apiVersion = capText(ping.APIVersion, maxAPIVersionLen)
 
 	id, name, now, err := w.info(ctx)
 	if err != nil {
 		return false, err
 	}
+	id = capText(id, maxDaemonIDLen) // compared with the one kept, capped alike
 	restarted := w.daemonID != "" && id != w.daemonID
-	w.daemonID, w.daemonName = capText(id, maxDaemonIDLen), capText(name, maxDaemonNameLen)
+	w.daemonID, w.daemonName = id, capText(name, maxDaemonNameLen)
 	if w.lastTS != 0 || w.resumeFrom != 0 {
 		if err := w.replay(ctx, now, restarted); err != nil {
 			return false, err
@@ -259,7 +265,7 @@ func (w *watcher) info(ctx context.Context) (id, name string, now int64, err err
 
 // get sends GET path to the daemon and checks the status.
 func (w *watcher) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	req, err := w.ep.NewRequest(ctx, w.cli, http.MethodGet, path, q)
+	req, err := w.ep.NewRequest(ctx, w.version, http.MethodGet, path, q)
 	if err != nil {
 		return nil, err
 	}
@@ -373,8 +379,12 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 			if sctx.Err() != nil {
 				return
 			}
-			if err := w.ping(sctx); err != nil && sctx.Err() == nil {
-				stop(fmt.Errorf("liveness ping: %w", err))
+			if err := w.ping(sctx); err != nil {
+				// Closing (sctx done) is no reason to flush below: nobody
+				// reads Batches any more, and Close waits for this callback.
+				if sctx.Err() == nil {
+					stop(fmt.Errorf("liveness ping: %w", err))
+				}
 				return
 			}
 			w.flushLoss(w.opts.PingInterval / 4)
@@ -400,11 +410,12 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 func (w *watcher) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
-	req, err := w.ep.NewRequest(ctx, w.cli, http.MethodGet, "/_ping", nil)
+	// Unversioned, like the client's own ping; and it reads no state of
+	// the session, which the next one may be rewriting.
+	req, err := w.ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
 	if err != nil {
 		return err
 	}
-	req.URL.Path = "/_ping"
 	req.Close = true
 	resp, err := w.hc.Do(req)
 	if err != nil {

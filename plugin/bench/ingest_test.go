@@ -191,7 +191,7 @@ func rawRead(b *testing.B, n int) float64 {
 			b.Fatal(err)
 		}
 		defer cli.Close()
-		req, err := ep.NewRequest(ctx, cli, http.MethodGet, "/events", nil)
+		req, err := ep.NewRequest(ctx, "1.41", http.MethodGet, "/events", nil)
 		if err != nil {
 			b.Fatal(err)
 		}
