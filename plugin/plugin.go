@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 
@@ -188,6 +189,9 @@ type bufferReader interface {
 // eventData returns the payload of evt. The slice aliases Falco's memory and
 // is valid only during the current call from Falco.
 func eventData(evt sdk.EventReader) []byte {
+	if reflect.TypeOf(evt) == sdkEventReaderType {
+		return inputEventData(evt)
+	}
 	r := evt.Reader()
 	if br, ok := r.(bufferReader); ok {
 		if n := br.Len(); n > 0 && br.BufferPtr() != nil {
@@ -201,6 +205,35 @@ func eventData(evt sdk.EventReader) []byte {
 		return nil
 	}
 	return data
+}
+
+// sdkEventReaderType is the SDK's own EventReader: a pointer to the
+// ss_plugin_event_input Falco passes to extract_fields and event_to_string.
+var sdkEventReaderType = reflect.TypeOf(sdk.NewEventReader(nil))
+
+// evtOffType is the offset of the event type (u16) in a plugin event header;
+// see writeEvent for the layout.
+const evtOffType = 20
+
+// pluginEventType is PPME_PLUGINEVENT_E, the type of every plugin event.
+const pluginEventType = 322
+
+// inputEventData reads the payload of an event from the SDK's reader in
+// place. The SDK's Reader() allocates a reader on every call, that is on
+// every field of every event Falco extracts; this reads the same memory
+// through the layout writeEvent writes: the input's first member is the
+// event, whose payload length and payload follow its header.
+func inputEventData(evt sdk.EventReader) []byte {
+	in := (*[2]unsafe.Pointer)(unsafe.Pointer(&evt))[1] // *ss_plugin_event_input
+	if in == nil {
+		return nil
+	}
+	ev := *(*unsafe.Pointer)(in) // const ss_plugin_event *evt
+	if ev == nil || *(*uint16)(unsafe.Add(ev, evtOffType)) != pluginEventType {
+		return nil // not a plugin event: Parse refuses an empty payload
+	}
+	n := *(*uint32)(unsafe.Add(ev, evtOffDataLen))
+	return unsafe.Slice((*byte)(unsafe.Add(ev, sdk.PluginEventPayloadOffset)), n)
 }
 
 func fileExists(path string) bool {

@@ -166,12 +166,14 @@ func (w *watcher) send(ev Event, wait time.Duration) bool {
 }
 
 // healthWait is how long a stream_up, stream_down or stream_still_down
-// waits for room when Batches is full. They are rare (one per connection or
-// per stillDownInterval) and are what rules on the fleet's health see, so
-// they wait longer than data (maxDeliverWait) before they are counted as
-// lost; the reader is not reading its stream at these points, and dockerd
-// holds 1024 events of a subscriber for 100 ms before it skips any.
-const healthWait = 80 * time.Millisecond
+// waits for room when Batches is full before it is counted as lost. They
+// are rare (one per connection or per stillDownInterval), they are what
+// rules on the fleet's health see, and each takes a channel slot of its own:
+// when thousands of hosts connect at once (Open of a large fleet), their
+// stream_up events queue up behind each other. The reader is not reading
+// its stream while it waits here (the daemon holds 1024 events of a
+// subscriber before it skips any), and Close ends the wait.
+const healthWait = time.Second
 
 // deliverHealth sends a stream_up, stream_down or stream_still_down event
 // stamped now; when Batches stays full it is counted as lost like any other
