@@ -128,5 +128,7 @@ func writeEndpoint(ep Endpoint) string {
 			}
 		}
 	}
-	return ep.Scheme + "://" + addr + "?" + q.Encode()
+	// Encode writes a space as '+', which open_params keeps as a '+' (a
+	// literal '+' comes out as %2B, so every '+' here is a space).
+	return ep.Scheme + "://" + addr + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
 }
