@@ -111,6 +111,10 @@ const (
 	// spinning worker competes for the cores with the stream's readers. It
 	// stays switchable for hosts with cores to spare.
 	defaultUseAsync     = false
+	// defaultMaxEventSize is below the stream's own default line limit
+	// (stream.DefaultMaxLineSize, 256 KiB) on purpose: every one of Falco's
+	// batchSize slots is allocated this large, and Docker's event lines are
+	// well under 4 KiB.
 	defaultMaxEventSize = 64 * 1024
 	defaultBatchSize    = 128
 	maxMaxEventSize     = 16 * 1024 * 1024
