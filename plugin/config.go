@@ -110,7 +110,7 @@ const (
 	// 1270 against 311 ns per field over all fields of an event), since the
 	// spinning worker competes for the cores with the stream's readers. It
 	// stays switchable for hosts with cores to spare.
-	defaultUseAsync     = false
+	defaultUseAsync = false
 	// defaultMaxEventSize is below the stream's own default line limit
 	// (stream.DefaultMaxLineSize, 256 KiB) on purpose: every one of Falco's
 	// batchSize slots is allocated this large, and Docker's event lines are
