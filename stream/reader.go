@@ -106,7 +106,7 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if len(line) == 0 {
 		return
 	}
-	need := 10 + len(w.host) + len(line) + 74 + len(line)/2
+	need := payload.SizeHint(len(w.host), len(line))
 	if w.batch != nil && len(w.batch.Events) > 0 && cap(w.batch.buf)-len(w.batch.buf) < need {
 		w.flushBatch() // full: the payload goes into the next one
 	}
