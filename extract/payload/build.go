@@ -137,12 +137,14 @@ func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 		return dst, Meta{}, err
 	}
 	out = b.out
+	// One 8-byte store per slot (offset, then length, little endian) into
+	// a slice of the index's fixed size, which the compiler checks once.
+	idx := out[indexAt : indexAt+fixedIndex]
 	for i, s := range b.slots {
-		binary.LittleEndian.PutUint32(out[indexAt+8*i:], s.off)
-		binary.LittleEndian.PutUint32(out[indexAt+8*i+4:], s.n)
+		binary.LittleEndian.PutUint64(idx[8*i:8*i+8], uint64(s.off)|uint64(s.n)<<32)
 	}
-	binary.LittleEndian.PutUint64(out[indexAt+numSlots*8:], uint64(meta.TimeNano))
-	binary.LittleEndian.PutUint16(out[indexAt+numSlots*8+8:], uint16(b.nattrs))
+	binary.LittleEndian.PutUint64(idx[numSlots*8:numSlots*8+8], uint64(meta.TimeNano))
+	binary.LittleEndian.PutUint16(idx[numSlots*8+8:], uint16(b.nattrs))
 	return out, meta, nil
 }
 
@@ -227,6 +229,11 @@ func (b *builder) finish() (Meta, error) {
 	// A timeNano of 0 counts as absent, as for the docker CLI (and the
 	// daemon, whose omitempty never sends one).
 	if t := b.slots[slotTime]; t.off != 0 {
+		if meta.TimeNano != 0 && t.n <= 18 {
+			// Only checked to fit an int64, which up to 18 characters
+			// (digits and a sign) it does: skip the conversion.
+			return meta, nil
+		}
 		v, ok := parseInt(b.b[t.off : t.off+t.n])
 		if !ok || (meta.TimeNano == 0 && (v > maxSeconds || v < -maxSeconds)) {
 			return Meta{}, fmt.Errorf("payload: time %q out of range", b.b[t.off:t.off+t.n])

@@ -19,6 +19,16 @@ import (
 // always correct, so the fast path only has to agree with event() on the
 // lines it accepts: TestBuildSameAsReference and FuzzBuild check that the
 // payloads are byte for byte those of the original implementation.
+//
+// Past the calls, what remains is a chain: each string's end is searched
+// from its start, which is known only once the previous search is done,
+// a load and a dozen dependent operations per token. Two things cut the
+// chain where Docker's lines allow: known keys are recognised by comparing
+// the word at them (topKeyWord, actorKeyWord), which gives their length
+// without a search, and values that repeat an earlier one (Action equal to
+// status, Actor.ID to id, as engines up to API 1.51 send them) are checked
+// by a compare of known length (sameStr). A failed guess costs a compare
+// and falls back to the search.
 
 // fastEvent scans the whole line into the slots and attribute entries and
 // reports whether it could.
@@ -30,13 +40,26 @@ func (b *builder) fastEvent() bool {
 	i := 1
 	seenActor := false
 	for {
-		k, next, ok := b.fastStr(i)
-		if !ok || k.n&EscapeFlag != 0 || next >= len(line) || line[next] != ':' {
-			return false
+		sl, n := topKeyWord(line, i)
+		if n != 0 {
+			i += n
+		} else {
+			k, next, ok := b.fastStr(i)
+			if !ok || k.n&EscapeFlag != 0 || next >= len(line) || line[next] != ':' {
+				return false
+			}
+			i = next + 1
+			key := line[k.off : k.off+k.n]
+			sl = slotActor
+			if string(key) != "Actor" {
+				var known bool
+				if sl, known = topSlot(key); !known {
+					sl = slotOther
+				}
+			}
 		}
-		i = next + 1
-		key := line[k.off : k.off+k.n]
-		if string(key) == "Actor" {
+		var ok bool
+		if sl == slotActor {
 			if seenActor {
 				return false
 			}
@@ -44,11 +67,20 @@ func (b *builder) fastEvent() bool {
 			if i, ok = b.fastActor(i); !ok {
 				return false
 			}
-		} else if sl, known := topSlot(key); known {
+		} else if sl != slotOther {
 			var s slot
-			if sl == slotTime || sl == slotTimeNano {
+			switch sl {
+			case slotTime, slotTimeNano:
 				s, i, ok = fastInteger(line, i)
-			} else {
+			case slotAction:
+				// Engines up to API 1.51 send status, equal to Action.
+				var next int
+				if s, next, ok = b.sameStr(i, b.slots[slotStatus]); ok {
+					i = next
+				} else {
+					s, i, ok = b.fastStr(i)
+				}
+			default:
 				s, i, ok = b.fastStr(i)
 			}
 			if !ok {
@@ -90,19 +122,35 @@ func (b *builder) fastActor(i int) (int, bool) {
 	i++
 	seenAttrs := false
 	for {
-		k, next, ok := b.fastStr(i)
-		if !ok || k.n&EscapeFlag != 0 || next >= len(line) || line[next] != ':' {
-			return 0, false
-		}
-		i = next + 1
-		switch string(line[k.off : k.off+k.n]) {
-		case "ID":
-			var s slot
-			if s, i, ok = b.fastStr(i); !ok {
+		key := actorKeyWord(line, i)
+		if key != 0 {
+			i += int(key)
+		} else {
+			k, next, ok := b.fastStr(i)
+			if !ok || k.n&EscapeFlag != 0 || next >= len(line) || line[next] != ':' {
 				return 0, false
 			}
+			i = next + 1
+			switch string(line[k.off : k.off+k.n]) {
+			case "ID":
+				key = actorID
+			case "Attributes":
+				key = actorAttributes
+			}
+		}
+		var ok bool
+		switch key {
+		case actorID:
+			// Engines up to API 1.51 send id, equal to Actor.ID.
+			s, next, ok := b.sameStr(i, b.slots[slotID])
+			if !ok {
+				if s, next, ok = b.fastStr(i); !ok {
+					return 0, false
+				}
+			}
+			i = next
 			b.slots[slotActorID] = s
-		case "Attributes":
+		case actorAttributes:
 			if seenAttrs {
 				return 0, false
 			}
@@ -214,6 +262,24 @@ func (b *builder) fastStr(i int) (slot, int, bool) {
 	return s, b.i, true
 }
 
+// sameStr returns what fastStr(i) would when the string quoted at i holds
+// the same bytes as the string of slot prev, which fastStr accepted without
+// escapes: then those bytes hold no quote, no backslash, no control byte
+// and only valid UTF-8, so the string ends right after them. It returns
+// false otherwise, prev included, for the caller to scan the string. A
+// compare of known length lets the CPU run ahead where a search for the
+// closing quote would make it wait for each word.
+func (b *builder) sameStr(i int, prev slot) (slot, int, bool) {
+	line := b.b
+	n := int(prev.n)
+	if prev.off == 0 || prev.n&EscapeFlag != 0 || i < 0 || len(line)-i < n+2 ||
+		line[i] != '"' || line[i+1+n] != '"' ||
+		string(line[i+1:i+1+n]) != string(line[prev.off:prev.off+prev.n]) {
+		return slot{}, 0, false
+	}
+	return slot{uint32(i + 1), prev.n}, i + 2 + n, true
+}
+
 // plainSlot returns the slot of the plain string quoted at open and close
 // and the offset after it, or false when the string is too long.
 func plainSlot(open, close int) (slot, int, bool) {
@@ -248,4 +314,99 @@ func fastInteger(line []byte, i int) (slot, int, bool) {
 		return slot{}, 0, false
 	}
 	return slot{uint32(start), uint32(i - start)}, i, true
+}
+
+// The keys Docker writes, as the little-endian words of their first bytes
+// from the opening quote (TestKeyWords checks them). Comparing the word
+// at a key with these tells a known key and its length without searching
+// for its closing quote: the search chains each token to the load of the
+// previous one, while a compare lets the CPU run ahead on its prediction.
+const (
+	wordStatus   = 0x2273757461747322 // "status" (then ':')
+	wordAction   = 0x226e6f6974634122 // "Action" (then ':')
+	wordTimeNan  = 0x6e614e656d697422 // "timeNan (then o":)
+	wordActor    = 0x3a22726f74634122 // "Actor":
+	wordScope    = 0x3a2265706f637322 // "scope":
+	wordFrom     = 0x3a226d6f726622   // "from": (7 bytes)
+	wordType     = 0x3a226570795422   // "Type": (7 bytes)
+	wordTime     = 0x3a22656d697422   // "time": (7 bytes)
+	wordID       = 0x3a22646922       // "id": (5 bytes)
+	wordActorID  = 0x3a22444922       // "ID": (5 bytes)
+	wordAttribu  = 0x7562697274744122 // "Attribu (then tes":)
+	wordTes      = 0x3a22736574       // tes": (5 bytes)
+	low5         = 1<<40 - 1
+	low7         = 1<<56 - 1
+	low3         = 1<<24 - 1
+	wordONanoEnd = 0x3a226f // o": (3 bytes)
+)
+
+// Pseudo slots of topKeyWord and the generic key path.
+const (
+	slotActor = numSlots + iota
+	slotOther
+)
+
+// topKeyWord tells a member key of the event object written as Docker
+// writes it (no escapes) at i, the offset of its opening quote: it returns
+// the key's slot (or slotActor) and the length of the key with its quotes
+// and ':', or 0 when the key is not one of them or not written so, for
+// the caller to scan it.
+func topKeyWord(line []byte, i int) (int, int) {
+	if i < 0 || len(line)-i < 16 {
+		return 0, 0
+	}
+	w := binary.LittleEndian.Uint64(line[i : i+8])
+	next := binary.LittleEndian.Uint64(line[i+8 : i+16])
+	switch w {
+	case wordStatus:
+		if byte(next) == ':' {
+			return slotStatus, 9
+		}
+	case wordAction:
+		if byte(next) == ':' {
+			return slotAction, 9
+		}
+	case wordActor:
+		return slotActor, 8
+	case wordScope:
+		return slotScope, 8
+	case wordTimeNan:
+		if next&low3 == wordONanoEnd {
+			return slotTimeNano, 11
+		}
+	}
+	switch w & low7 {
+	case wordFrom:
+		return slotFrom, 7
+	case wordType:
+		return slotType, 7
+	case wordTime:
+		return slotTime, 7
+	}
+	if w&low5 == wordID {
+		return slotID, 5
+	}
+	return 0, 0
+}
+
+// Keys of the Actor object, by the length actorKeyWord returns for them.
+const (
+	actorID         = 5
+	actorAttributes = 13
+)
+
+// actorKeyWord is topKeyWord for the Actor object: it returns actorID or
+// actorAttributes (the length of the key with its quotes and ':'), or 0.
+func actorKeyWord(line []byte, i int) int {
+	if i < 0 || len(line)-i < 16 {
+		return 0
+	}
+	w := binary.LittleEndian.Uint64(line[i : i+8])
+	if w&low5 == wordActorID {
+		return actorID
+	}
+	if w == wordAttribu && binary.LittleEndian.Uint64(line[i+8:i+16])&low5 == wordTes {
+		return actorAttributes
+	}
+	return 0
 }

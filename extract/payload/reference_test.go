@@ -772,7 +772,7 @@ func TestBuildSameAsReferenceCrafted(t *testing.T) {
 // take every Docker line of the fixtures, not give them up to the general
 // scanner (which would still give the right payload, only slower).
 func TestFastPathTakesFixtures(t *testing.T) {
-	for i, l := range fixtures(t) {
+	for i, l := range append(fixtures(t), floodLine) {
 		b := builder{scanner: scanner{b: l}}
 		b.out = make([]byte, 0, SizeHint(1, len(l)))
 		if !b.fastEvent() {
