@@ -12,7 +12,7 @@ DESTDIR    ?= /usr/share/falco/plugins
 PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/...
 # Fuzz targets run by `make test` for a short smoke and by `make fuzz` longer.
 FUZZTIME   ?= 10s
-FUZZ_TARGETS := ./hosts:FuzzParse ./extract/payload:FuzzBuild ./extract/payload:FuzzParse ./extract:FuzzExtract ./plugin:FuzzParseConfig
+FUZZ_TARGETS := ./hosts:FuzzParse ./stream:FuzzChunkDecoder ./extract/payload:FuzzBuild ./extract/payload:FuzzParse ./extract:FuzzExtract ./plugin:FuzzParseConfig
 
 .PHONY: all build install test unit integration fuzz fuzz-smoke vet bench soak run readme clean
 

@@ -31,10 +31,10 @@ const (
 	// tlsHandshakeTimeout bounds the TLS handshake after connecting.
 	tlsHandshakeTimeout = 10 * time.Second
 	// idleConnTimeout closes a connection that no request uses: the calls
-	// made when a host (re)connects (ping, version, events) run one after
-	// the other on one connection, which the event stream then keeps; a
-	// connection opened later beside the stream for an occasional call is
-	// closed soon after rather than held for every host of the fleet.
+	// made when a host (re)connects (ping, info, replay) run one after the
+	// other on one connection; the live event stream then has one of its
+	// own (Dial), and a connection left idle beside it is closed soon after
+	// (the stream closes it at once) rather than held for every host.
 	idleConnTimeout = 10 * time.Second
 	// writeBufferSize: requests are one short GET (filters included);
 	// the default 4 KiB per connection is waste times 10,000 hosts.
@@ -137,8 +137,9 @@ func (e Endpoint) newHTTPClient() (*http.Client, error) {
 // NewRequest builds a request to the daemon of e the way a client from
 // e.NewClient builds its own: same scheme, host and Host header (so it
 // shares the client's connections), path prefixed with /v<version> (none
-// when version is ""), same User-Agent. Send it with cli.HTTPClient().Do;
-// the stream uses it for its raw GET /events, read line by line.
+// when version is ""), same User-Agent. Send it with cli.HTTPClient().Do,
+// or write it (req.Write) on a connection from Dial: the stream does so for
+// its raw GET /events, read line by line.
 //
 // The version is passed in rather than read from the client: the client
 // only ever lowers its negotiated version, so a daemon upgraded while the

@@ -196,7 +196,14 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
 		}
-		f.watchers = append(f.watchers, newWatcher(f, ep, cli, &opts, filterJSON, seed))
+		// The live stream's own connections (see conn.go).
+		dialer, err := ep.NewDialer()
+		if err != nil {
+			_ = cli.Close()
+			f.closeClients()
+			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
+		}
+		f.watchers = append(f.watchers, newWatcher(f, ep, cli, dialer, &opts, filterJSON, seed))
 	}
 	ctx, f.cancel = context.WithCancel(ctx)
 	for _, w := range f.watchers {
@@ -255,6 +262,9 @@ type HostStats struct {
 	Malformed  uint64 // lines skipped: malformed or oversized
 	Connects   uint64 // live streams established
 	Losses     uint64 // events_lost reports delivered
+	// Indexers counts the floods whose lines were indexed on a second
+	// goroutine while the first read on (see pipeline.go).
+	Indexers uint64
 }
 
 // Stats returns the counters of every host, in the order of the endpoints.
@@ -270,6 +280,7 @@ func (f *Fleet) Stats() []HostStats {
 			Malformed:  w.malformed.Load(),
 			Connects:   w.connects.Load(),
 			Losses:     w.losses.Load(),
+			Indexers:   w.indexers.Load(),
 		}
 	}
 	return out

@@ -51,10 +51,16 @@ func (l *lineReader) Buffered() int { return l.end - l.start }
 // flood's reads end on a line as often as not: one that brought much
 // keeps the buffer, else it would be allocated again and again.)
 func (l *lineReader) shrink() {
-	if len(l.buf) > readBufferSize && l.start == l.end && l.lastRead < readBufferSize {
+	if len(l.buf) > readBufferSize && l.quiet() {
 		l.buf = make([]byte, readBufferSize)
 		l.start, l.end, l.scanned = 0, 0, 0
 	}
+}
+
+// quiet reports whether nothing is buffered and the last read was small:
+// the daemon had nothing more to send right then.
+func (l *lineReader) quiet() bool {
+	return l.start == l.end && l.lastRead < readBufferSize
 }
 
 // ReadSlice returns the next line, newline included, valid until the next

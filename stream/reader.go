@@ -5,7 +5,6 @@ package stream
 
 import (
 	"bufio"
-	"bytes"
 	"hash/maphash"
 	"io"
 	"slices"
@@ -22,9 +21,14 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	if w.br == nil {
 		w.br = newLineReader()
 		w.br.around = func(reading bool) {
-			if reading {
+			switch {
+			case w.pipe.active() && reading:
+				w.releaseReadToken()
+			case w.pipe.active():
+				w.acquireReadToken()
+			case reading:
 				w.releaseWork()
-			} else {
+			default:
 				w.acquireWork()
 			}
 		}
@@ -39,6 +43,9 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
+	// Runs first: a flood's indexer, if any, has handled every line it
+	// was given before the batch goes out.
+	defer w.stopIndexer()
 	for {
 		line, err := br.ReadSlice()
 		if err == bufio.ErrBufferFull {
@@ -48,18 +55,33 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 			return err
 		}
 		if line != nil {
-			w.handle(line, st)
-		}
-		if br.Buffered() == 0 {
-			// About to wait for the daemon: hand over the batch, so
-			// that a lone event is not held back, release a grown read
-			// buffer (an idle host keeps no payload memory) and report
-			// losses.
-			w.flushBatch()
-			br.shrink()
-			if w.lossPending.Load() {
-				w.flushLoss(0)
+			if w.pipe.active() {
+				w.passLine(line)
+			} else {
+				w.handle(line, st)
+				w.maybeStartIndexer(st)
 			}
+		}
+		if br.Buffered() > 0 {
+			continue
+		}
+		// About to read again.
+		if br.quiet() {
+			// The host paused: a flood's indexer has done its job.
+			w.stopIndexer()
+			w.pipe.lines = 0
+		} else if w.pipe.active() {
+			w.sendLines() // the flood goes on: keep the indexer busy
+			continue
+		}
+		// About to wait for the daemon (or, inline, to read on): hand
+		// over the batch, so that a lone event is not held back, release
+		// a grown read buffer (an idle host keeps no payload memory) and
+		// report losses.
+		w.flushBatch()
+		br.shrink()
+		if w.lossPending.Load() {
+			w.flushLoss(0)
 		}
 	}
 }
@@ -102,7 +124,7 @@ func (w *watcher) readLong(br *lineReader, part []byte) ([]byte, error) {
 
 // handle turns one line into an Event of the pending batch.
 func (w *watcher) handle(line []byte, st *replayState) {
-	line = bytes.TrimRight(line, "\r\n")
+	line = trimEOL(line)
 	if len(line) == 0 {
 		return
 	}
@@ -126,24 +148,38 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		return
 	}
 	ts := meta.TimeNano
-	h := maphash.Bytes(w.seed, line)
-	dup := ts == w.lastTS && slices.Contains(w.boundary, h)
-	if st != nil {
-		if st.count == 0 {
-			st.first, st.matched = ts, dup
-		}
-		st.count++
+	if st != nil && st.count == 0 {
+		st.first = ts
 	}
-	if dup {
-		w.duplicates.Add(1)
-		return // the batch's room is not advanced: its bytes are reused
-	}
-	if ts > w.lastTS {
+	switch {
+	case ts > w.lastTS:
+		// The common case: a later event. Its hash is only needed if
+		// another event of the same nanosecond follows, or at a
+		// reconnection: it is worked out then (settleBoundary), not
+		// for every event of a flood.
 		w.lastTS = ts
 		w.boundary = w.boundary[:0]
+		w.unhashed = out
+	case ts == w.lastTS:
+		w.settleBoundary()
+		h := maphash.Bytes(w.seed, out)
+		dup := slices.Contains(w.boundary, h)
+		if st != nil && st.count == 0 {
+			st.matched = dup
+		}
+		if dup {
+			if st != nil {
+				st.count++
+			}
+			w.duplicates.Add(1)
+			return // the batch's room is not advanced: its bytes are reused
+		}
+		if len(w.boundary) < maxBoundary {
+			w.boundary = append(w.boundary, h)
+		}
 	}
-	if ts == w.lastTS && len(w.boundary) < maxBoundary {
-		w.boundary = append(w.boundary, h)
+	if st != nil {
+		st.count++
 	}
 	if dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst) {
 		// Built in place: advance the room, and cap the payload so that
@@ -157,6 +193,29 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	}
 }
 
+// settleBoundary adds the hash of the unhashed payload to boundary. It
+// runs before that payload's memory may change hands (flushBatch) and
+// before boundary is read. A payload is hashed rather than its line: it is
+// a function of the host, which is the watcher's own, and the line.
+func (w *watcher) settleBoundary() {
+	if w.unhashed == nil {
+		return
+	}
+	if len(w.boundary) < maxBoundary {
+		w.boundary = append(w.boundary, maphash.Bytes(w.seed, w.unhashed))
+	}
+	w.unhashed = nil
+}
+
+// trimEOL cuts the line ending (\n, \r\n, and any run of them) off line.
+func trimEOL(line []byte) []byte {
+	n := len(line)
+	for n > 0 && (line[n-1] == '\n' || line[n-1] == '\r') {
+		n--
+	}
+	return line[:n]
+}
+
 // flushBatch hands the pending batch over, or drops and counts it (see
 // deliver). A batch handed over belongs to the consumer; a dropped one is
 // reused.
@@ -165,6 +224,8 @@ func (w *watcher) flushBatch() {
 	if b == nil || len(b.Events) == 0 {
 		return
 	}
+	// The unhashed payload, if any, is in b: hash it while it is ours.
+	w.settleBoundary()
 	if w.deliver(b) {
 		w.delivered.Add(uint64(len(b.Events)))
 		w.batch = nil

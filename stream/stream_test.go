@@ -79,6 +79,39 @@ func TestResumeAfterDroppedConnections(t *testing.T) {
 	}
 }
 
+// Several events of one nanosecond at the resume boundary: the replay
+// starts with all of them (since is inclusive), and only those already
+// delivered are dropped.
+func TestResumeWithEventsOfTheSameNanosecond(t *testing.T) {
+	srv := fakedocker.New("d1")
+	defer srv.Close()
+	eps := unixHosts(t, srv, t.TempDir(), "h", 1)
+	// Streams break after 5 events: inside a group of 3 events of one
+	// nanosecond as often as between two groups.
+	srv.SetDropAfter(5)
+	f := startFleet(t, eps, testOptions())
+	c := collect(t, f)
+	c.waitUp(1)
+	const groups = 40
+	base := time.Now().UnixNano()
+	for g := range groups {
+		for range 3 {
+			srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: "c0ffee", TimeNano: base + int64(g)*1000})
+		}
+		time.Sleep(time.Millisecond)
+	}
+	all := c.until(20*time.Second, func(all []got) bool { return len(seqs(all, "h-0")) >= 3*groups })
+	if s := seqs(all, "h-0"); !slices.Equal(s, seqRange(1, 3*groups)) {
+		t.Errorf("got %v, want 1..%d exactly once", s, 3*groups)
+	}
+	if k := count(all, "", ActionEventsLost); k != 0 {
+		t.Errorf("%d events_lost, want none: %s", k, summary(all))
+	}
+	if st := f.Stats(); st[0].Duplicates < 10 {
+		t.Errorf("stats %+v: want many reconnects, each dropping the replayed events of its boundary", st[0])
+	}
+}
+
 func TestDaemonRestartReportsLoss(t *testing.T) {
 	for _, newID := range []bool{true, false} {
 		t.Run(fmt.Sprintf("newID=%v", newID), func(t *testing.T) {

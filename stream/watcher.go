@@ -37,6 +37,7 @@ type watcher struct {
 	host       string
 	cli        *client.Client
 	hc         *http.Client
+	dialer     *hosts.Dialer // the live stream's connections (see conn.go)
 	opts       *Options
 	filterJSON string
 	seed       maphash.Seed
@@ -45,11 +46,15 @@ type watcher struct {
 	long    []byte      // assembles lines longer than br's buffer
 	batch   *Batch      // events read but not handed over yet; nil: none
 	working bool        // holds a token of Fleet.work
+	pipe    pipeline    // a flood's indexer (see pipeline.go)
 
-	daemonID   string
-	lastTS     int64    // highest daemon timeNano processed; 0: none yet
-	boundary   []uint64 // hashes of the lines processed at lastTS
-	resumeFrom int64    // daemon time the first stream started at
+	daemonID string
+	lastTS   int64    // highest daemon timeNano processed; 0: none yet
+	boundary []uint64 // hashes of the payloads processed at lastTS
+	// unhashed is the payload of the last event processed at lastTS while
+	// its hash is not in boundary yet (nil: none); see settleBoundary.
+	unhashed   []byte
+	resumeFrom int64 // daemon time the first stream started at
 
 	// The current outage: down is set by the stream_down that opens it
 	// and cleared by the next stream_up. downSince is in the plugin's
@@ -82,10 +87,11 @@ type watcher struct {
 	up                                                  atomic.Bool
 	delivered, duplicates, dropped, malformed, connects counter
 	losses                                              counter
+	indexers                                            counter // see pipeline.go
 }
 
-func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, opts *Options, filterJSON string, seed maphash.Seed) *watcher {
-	return &watcher{f: f, ep: ep, host: ep.Name, cli: cli, hc: cli.HTTPClient(), opts: opts, filterJSON: filterJSON, seed: seed}
+func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, dialer *hosts.Dialer, opts *Options, filterJSON string, seed maphash.Seed) *watcher {
+	return &watcher{f: f, ep: ep, host: ep.Name, cli: cli, hc: cli.HTTPClient(), dialer: dialer, opts: opts, filterJSON: filterJSON, seed: seed}
 }
 
 // run connects, reads and reconnects until ctx ends.
@@ -234,6 +240,11 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	if w.resumeFrom == 0 {
 		w.resumeFrom = now
 	}
+	// The calls above are done with: their connection, kept alive in the
+	// client's pool, would sit idle beside the live stream (its goroutines
+	// and buffers, for every host) until the pool's timeout. Close, despite
+	// its name, only closes idle connections; the client stays usable.
+	_ = w.cli.Close()
 	return false, w.live(ctx, now)
 }
 
@@ -274,12 +285,24 @@ func (w *watcher) get(ctx context.Context, path string, q url.Values) (*http.Res
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		var msg struct{ Message string }
-		_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&msg)
-		return nil, fmt.Errorf("%s: daemon answered %s: %s", path, resp.Status, msg.Message)
+		return nil, statusError(path, resp)
 	}
 	return resp, nil
+}
+
+// openEvents opens the live GET /events?q. It has a connection of its own
+// (dialEvents, see conn.go) unless the endpoint is reached through a proxy
+// from the environment: the stream then stays on the client's net/http
+// connection, since speaking CONNECT to a proxy is the transport's job.
+func (w *watcher) openEvents(ctx context.Context, q url.Values) (io.ReadCloser, error) {
+	if w.ep.Proxied() {
+		resp, err := w.get(ctx, "/events", q)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	}
+	return dialEvents(ctx, w.ep, w.dialer, w.version, "/events", q)
 }
 
 func (w *watcher) eventsQuery(since, until int64) url.Values {
@@ -349,7 +372,7 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	// The headers must come within CallTimeout: a daemon that accepts and
 	// never answers must not hold the host forever.
 	headers := time.AfterFunc(w.opts.CallTimeout, func() { stop(errors.New("events: no response headers within the call timeout")) })
-	resp, err := w.get(sctx, "/events", w.eventsQuery(since, 0))
+	body, err := w.openEvents(sctx, w.eventsQuery(since, 0))
 	headers.Stop()
 	if err != nil {
 		if c := context.Cause(sctx); c != nil && ctx.Err() == nil {
@@ -357,7 +380,7 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 		}
 		return fmt.Errorf("events: %w", err)
 	}
-	defer resp.Body.Close()
+	defer body.Close()
 	w.connects.Add(1)
 	w.up.Store(true)
 	w.down, w.connected = false, true
@@ -395,7 +418,7 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 		timer.Store(t)
 		defer t.Stop()
 	}
-	err = w.readLines(resp.Body, nil)
+	err = w.readLines(body, nil)
 	if c := context.Cause(sctx); c != nil && ctx.Err() == nil {
 		return c
 	}

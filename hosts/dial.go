@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package hosts
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// ErrProxied is what Dial returns for an endpoint whose requests go through
+// a proxy from the environment: such a connection needs the client's
+// transport (which speaks CONNECT), not a direct one.
+var ErrProxied = errors.New("requests go through a proxy from the environment")
+
+// Proxied reports whether the client of e (NewClient) sends its requests
+// through a proxy: for tcp endpoints, when http.ProxyFromEnvironment names
+// one for e's URL (HTTPS_PROXY / HTTP_PROXY, less NO_PROXY), or when those
+// variables are invalid, in which case the client reports the error itself.
+// Unix sockets never use a proxy.
+func (e Endpoint) Proxied() bool {
+	if e.Scheme != "tcp" {
+		return false
+	}
+	req, err := e.NewRequest(context.Background(), "", http.MethodGet, "/", nil)
+	if err != nil {
+		return true // the client fails alike; let it say why
+	}
+	proxy, err := http.ProxyFromEnvironment(req)
+	return proxy != nil || err != nil
+}
+
+// Dialer opens connections of their own to one endpoint's daemon, for a
+// long-lived request that the caller writes and reads itself (the event
+// stream, which would otherwise cost the two goroutines and buffers of a
+// net/http connection). It holds the endpoint's TLS configuration, read
+// once by NewDialer.
+type Dialer struct {
+	ep  Endpoint
+	tls *tls.Config // nil without TLS; ServerName set
+}
+
+// NewDialer returns the Dialer of e. Like NewClient, it reads and checks
+// the TLS files now (errors name the endpoint and the file), never later.
+func (e Endpoint) NewDialer() (*Dialer, error) {
+	d := &Dialer{ep: e}
+	switch e.Scheme {
+	case "unix":
+	case "tcp":
+		cfg, err := e.TLSConfig()
+		if err != nil {
+			return nil, err
+		}
+		if cfg != nil {
+			if cfg.ServerName == "" {
+				cfg.ServerName = tlsHost(e.Address)
+			}
+			// TLSConfig sets no NextProtos, and the transport offers
+			// none either (HTTP/2 is off): the daemon answers in HTTP/1.1.
+			cfg.NextProtos = nil
+		}
+		d.tls = cfg
+	default:
+		return nil, fmt.Errorf("endpoint %q: unknown scheme %q", e.Name, e.Scheme)
+	}
+	return d, nil
+}
+
+// Dial connects as the transport of NewClient does: the unix socket, or
+// tcp with the same dial timeout and TCP keep-alive probes, then for TLS
+// the handshake bounded by the same handshake timeout, with the
+// ServerName the transport would set (the endpoint's servername, else the
+// host part of Address) and HTTP/1.1 only (no ALPN).
+//
+// ctx bounds connecting and the handshake only. It returns ErrProxied for
+// an endpoint that is Proxied: send its requests through the client
+// instead. Errors name the endpoint.
+func (d *Dialer) Dial(ctx context.Context) (net.Conn, error) {
+	e := d.ep
+	if e.Proxied() {
+		return nil, fmt.Errorf("endpoint %q: %w", e.Name, ErrProxied)
+	}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: tcpKeepAlive}
+	conn, err := dialer.DialContext(ctx, e.Scheme, e.Address)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %q: %w", e.Name, err)
+	}
+	if d.tls == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, d.tls)
+	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		conn.Close()
+		if hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			err = errors.New("TLS handshake timeout") // the transport's words
+		}
+		return nil, fmt.Errorf("endpoint %q: %w", e.Name, err)
+	}
+	return tc, nil
+}
+
+// tlsHost is the name net/http's transport checks the daemon's certificate
+// against when none is configured: the address without its port (an IPv6
+// address keeps its brackets, which crypto/tls strips).
+func tlsHost(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 && !strings.HasSuffix(addr, "]") {
+		return addr[:i]
+	}
+	return addr
+}

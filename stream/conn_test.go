@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package stream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+)
+
+// chunked frames body as chunks of random sizes, with the variations
+// net/http's reader accepts: extensions, upper-case hex, trailers.
+func chunked(r *rand.Rand, body []byte) []byte {
+	var b bytes.Buffer
+	for len(body) > 0 {
+		n := min(1+r.IntN(700), len(body))
+		switch r.IntN(4) {
+		case 0:
+			fmt.Fprintf(&b, "%x;ext=1\r\n", n)
+		case 1:
+			fmt.Fprintf(&b, "%X\r\n", n)
+		default:
+			fmt.Fprintf(&b, "%x\r\n", n)
+		}
+		b.Write(body[:n])
+		b.WriteString("\r\n")
+		body = body[n:]
+	}
+	b.WriteString("0\r\n")
+	if r.IntN(2) == 0 {
+		b.WriteString("X-Trailer: yes\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// decodeInPieces runs a chunkDecoder over wire cut at random places, the
+// way eventsBody feeds it.
+func decodeInPieces(r *rand.Rand, wire []byte) ([]byte, bool, error) {
+	var d chunkDecoder
+	var out []byte
+	for len(wire) > 0 && !d.done() {
+		n := min(1+r.IntN(50), len(wire))
+		if r.IntN(4) == 0 {
+			n = len(wire)
+		}
+		piece := append([]byte(nil), wire[:n]...)
+		wire = wire[n:]
+		k, err := d.decode(piece)
+		out = append(out, piece[:k]...)
+		if err != nil {
+			return out, false, err
+		}
+	}
+	return out, d.done(), nil
+}
+
+func TestChunkDecoderMatchesNetHTTP(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		body := make([]byte, r.IntN(5000))
+		for j := range body {
+			body[j] = byte(r.IntN(256))
+		}
+		wire := chunked(r, body)
+		want, err := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(wire)))
+		if err != nil || !bytes.Equal(want, body) {
+			t.Fatalf("case %d: net/http's reader: %v", i, err)
+		}
+		got, done, err := decodeInPieces(r, append(wire, "GET / HTTP/1.1\r\n"...)) // what follows is ignored
+		if err != nil || !done || !bytes.Equal(got, body) {
+			t.Fatalf("case %d: err %v, done %v, %d bytes, want %d", i, err, done, len(got), len(body))
+		}
+	}
+}
+
+func TestChunkDecoderRefusesMalformed(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		wire     string
+		netHTTPs bool // net/http's chunked reader refuses it too (it does not read trailers)
+	}{
+		{"5\r\nhelloXX0\r\n\r\n", true},                                // no CRLF after the data
+		{"5\r\nhello\n0\r\n\r\n", true},                                // LF alone after the data
+		{"5\nhello\r\n0\r\n\r\n", true},                                // bare LF after the size
+		{"5;x\nhello\r\n0\r\n\r\n", true},                              // bare LF after an extension
+		{"5\rhello\r\n0\r\n\r\n", true},                                // CR without LF
+		{"g\r\n", true},                                                // not hex
+		{"\r\n", true},                                                 // no length
+		{";x\r\n", true},                                               // no length
+		{"11111111111111111\r\n", true},                                // 17 digits
+		{"1;" + strings.Repeat("x", 5000) + "\r\n", true},              // endless extension
+		{"0\r\n\rX", false},                                            // CR without LF at the end
+		{"0\r\nX-T: " + strings.Repeat("x", 5000) + "\r\n\r\n", false}, // endless trailer
+	} {
+		_, netErr := io.ReadAll(httputil.NewChunkedReader(strings.NewReader(tc.wire)))
+		_, _, err := decodeInPieces(r, []byte(tc.wire))
+		if err == nil || (tc.netHTTPs && netErr == nil) {
+			t.Errorf("%.40q: error %v, net/http's %v", tc.wire, err, netErr)
+		}
+	}
+}
+
+// rawDaemon serves each connection of a unix socket with handle, and
+// returns its endpoint.
+func rawDaemon(t *testing.T, handle func(c net.Conn, req *http.Request)) hosts.Endpoint {
+	t.Helper()
+	sock := filepath.Join(shortTemp(t), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { l.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				handle(c, req)
+			}()
+		}
+	}()
+	return unixEndpoint("raw", "unix://"+sock, sock)
+}
+
+func dialer(t *testing.T, ep hosts.Endpoint) *hosts.Dialer {
+	t.Helper()
+	d, err := ep.NewDialer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// shortTemp is a temporary directory with a path short enough for a socket.
+func shortTemp(t *testing.T) string {
+	d, err := os.MkdirTemp("", "dfc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+const okChunked = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.47\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+func TestDialEventsSendsTheClientsRequest(t *testing.T) {
+	seen := make(chan *http.Request, 2)
+	ep := rawDaemon(t, func(c net.Conn, req *http.Request) {
+		seen <- req
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	q := url.Values{"since": {"1.000000002"}, "filters": {`{"type":["container"]}`}}
+	body, err := dialEvents(context.Background(), ep, dialer(t, ep), "1.47", "/events", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body.Close()
+	direct := <-seen
+	// What the client's net/http transport sends for the same request.
+	cli, err := ep.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	req, err := ep.NewRequest(context.Background(), "1.47", http.MethodGet, "/events", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	viaClient := <-seen
+	if direct.RequestURI != viaClient.RequestURI || direct.Host != viaClient.Host || direct.Proto != "HTTP/1.1" {
+		t.Errorf("request %s %s %s, the client's %s %s", direct.RequestURI, direct.Host, direct.Proto, viaClient.RequestURI, viaClient.Host)
+	}
+	if fmt.Sprint(direct.Header) != fmt.Sprint(viaClient.Header) {
+		t.Errorf("headers %v, the client's %v", direct.Header, viaClient.Header)
+	}
+	if direct.RequestURI != "/v1.47/events?"+q.Encode() || direct.Host != "api.moby.localhost" || direct.UserAgent() != hosts.UserAgent {
+		t.Errorf("request %s, Host %s, User-Agent %s", direct.RequestURI, direct.Host, direct.UserAgent())
+	}
+}
+
+// TestDialEventsReadsChunkedBody: dockerd's chunks, written in odd pieces
+// (a header cut in two, data and framing in one write), come out as the
+// body; its end is io.EOF, a connection cut before it is
+// io.ErrUnexpectedEOF.
+func TestDialEventsReadsChunkedBody(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var events bytes.Buffer
+	for i := range 200 {
+		fmt.Fprintf(&events, `{"Type":"container","Action":"start","seq":%d,"pad":%q}`+"\n", i, strings.Repeat("x", r.IntN(3000)))
+	}
+	wire := chunked(r, events.Bytes())
+	for _, tc := range []struct {
+		name    string
+		cut     bool
+		wantErr error
+	}{{"whole", false, io.EOF}, {"cut", true, io.ErrUnexpectedEOF}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+				r := rand.New(rand.NewPCG(7, 8)) // the test's own is read meanwhile
+				w := append([]byte(okChunked), wire...)
+				if tc.cut {
+					w = w[:len(w)-7]
+				}
+				for len(w) > 0 {
+					n := min(1+r.IntN(9000), len(w))
+					if _, err := c.Write(w[:n]); err != nil {
+						return
+					}
+					w = w[n:]
+					time.Sleep(time.Duration(r.IntN(2)) * time.Millisecond)
+				}
+			})
+			body, err := dialEvents(context.Background(), ep, dialer(t, ep), "1.47", "/events", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer body.Close()
+			var got []byte
+			buf := make([]byte, 4096)
+			for {
+				n, err := body.Read(buf[:1+r.IntN(len(buf))])
+				got = append(got, buf[:n]...)
+				if err != nil {
+					if err != tc.wantErr {
+						t.Fatalf("error %v, want %v", err, tc.wantErr)
+					}
+					break
+				}
+			}
+			want := events.Bytes()
+			if tc.cut {
+				want = want[:len(got)]
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("body differs: %d bytes, want %d", len(got), len(events.Bytes()))
+			}
+		})
+	}
+}
+
+// TestDialEventsReadsPlainBody: a body that is not chunked (valid HTTP,
+// not dockerd's) is read to its end, past the bound of the headers.
+func TestDialEventsReadsPlainBody(t *testing.T) {
+	line := strings.Repeat("x", 1000) + "\n"
+	const lines = 2000 // 2 MB: past maxHeaderBytes
+	ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n")
+		for range lines {
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+		}
+	})
+	body, err := dialEvents(context.Background(), ep, dialer(t, ep), "1.47", "/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	n, err := io.Copy(io.Discard, body)
+	if err != nil || n != int64(lines*len(line)) {
+		t.Fatalf("read %d bytes, want %d: %v", n, lines*len(line), err)
+	}
+}
+
+func TestDialEventsNon200(t *testing.T) {
+	ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"10\r\n{\"message\":\"bad \r\n9\r\nfilters\"}\r\n0\r\n\r\n")
+	})
+	_, err := dialEvents(context.Background(), ep, dialer(t, ep), "1.47", "/events", nil)
+	if want := "/events: daemon answered 400 Bad Request: bad filters"; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
+// TestDialEventsEndsWithContext: a daemon that never answers, or stops
+// writing, holds the stream only until its context ends, and the
+// connection is closed then.
+func TestDialEventsEndsWithContext(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers bool
+	}{{"no headers", false}, {"mid-read", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			closed := make(chan struct{})
+			ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+				if tc.headers {
+					io.WriteString(c, okChunked+"3\r\n{}\n\r\n")
+				}
+				io.Copy(io.Discard, c) // until the client closes
+				close(closed)
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ended := make(chan error, 1)
+			go func() {
+				body, err := dialEvents(ctx, ep, dialer(t, ep), "1.47", "/events", nil)
+				if err != nil {
+					ended <- err
+					return
+				}
+				defer body.Close()
+				b, err := io.ReadAll(body)
+				if string(b) != "{}\n" {
+					err = fmt.Errorf("read %q before: %v", b, err)
+				}
+				ended <- err
+			}()
+			time.Sleep(100 * time.Millisecond)
+			select {
+			case err := <-ended:
+				t.Fatalf("ended before its context: %v", err)
+			default:
+			}
+			cancel()
+			select {
+			case err := <-ended:
+				if err == nil || strings.Contains(err.Error(), "read \"") {
+					t.Fatalf("error %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("still reading 5 s after the context ended")
+			}
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("connection still open")
+			}
+		})
+	}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// TestDialEventsCloseLeavesNothing: a stream opened and closed leaves no
+// goroutine and no file descriptor behind.
+func TestDialEventsCloseLeavesNothing(t *testing.T) {
+	ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, okChunked+"3\r\n{}\n\r\n")
+		io.Copy(io.Discard, c)
+	})
+	open := func() {
+		body, err := dialEvents(context.Background(), ep, dialer(t, ep), "1.47", "/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		if n, err := body.Read(buf); err != nil || string(buf[:n]) != "{}\n" {
+			t.Fatalf("read %q %v", buf[:n], err)
+		}
+		body.Close()
+		body.Close() // twice is fine
+	}
+	open() // warm up whatever the runtime starts once
+	time.Sleep(50 * time.Millisecond)
+	g0, fd0 := runtime.NumGoroutine(), openFDs(t)
+	for range 20 {
+		open()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g, fd := runtime.NumGoroutine(), openFDs(t)
+		if g <= g0 && fd <= fd0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines %d -> %d, fds %d -> %d", g0, g, fd0, fd)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDialEventsRefusesEndlessHeaders(t *testing.T) {
+	ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Pad: " + strings.Repeat("p", 1000) + "\r\n"
+		for range 2000 {
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+		}
+	})
+	_, err := dialEvents(context.Background(), ep, dialer(t, ep), "1.47", "/events", nil)
+	if err == nil || !strings.Contains(err.Error(), "response headers longer than") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// stacksWith counts the goroutines whose stack mentions fn.
+func stacksWith(fn string) int {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte(fn)) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestIdleHostHoldsOneConnectionAndOneGoroutine: once up, a host holds its
+// live stream's connection and nothing else (no connection of the setup
+// calls kept alive, replay included, none of the liveness pings), read by
+// the watcher's own goroutine: no net/http connection goroutines.
+func TestIdleHostHoldsOneConnectionAndOneGoroutine(t *testing.T) {
+	const n = 20
+	srv := fakedocker.New("d")
+	defer srv.Close()
+	eps := unixHosts(t, srv, shortTemp(t), "h", n)
+	o := testOptions()
+	// Long enough for the checks below to end before the first ping, which
+	// would take (and close) a connection left idle.
+	o.PingInterval = 1500 * time.Millisecond
+	f := startFleet(t, eps, o)
+	c := collect(t, f)
+	c.waitUp(n)
+	// Conns counts what the server has not seen closed yet.
+	settled := func(when string) {
+		t.Helper()
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for srv.Stats().Conns != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d connections for %d idle hosts", when, srv.Stats().Conns, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	settled("before any liveness ping")
+	// A reconnection replays what was missed first (a GET that ends by
+	// itself, whose connection net/http would keep alive).
+	srv.DropStreams()
+	c.waitUp(n)
+	settled("after a reconnection")
+	// Past two liveness pings, each on a connection closed after it.
+	time.Sleep(3200 * time.Millisecond)
+	settled("after liveness pings")
+	if g := stacksWith("net/http.(*persistConn)"); g > 1 { // 0, or a ping under way
+		t.Errorf("%d goroutines of net/http client connections", g)
+	}
+	if g := stacksWith("stream.(*watcher).run"); g != n {
+		t.Errorf("%d watcher goroutines for %d hosts", g, n)
+	}
+	publish(srv, 5)
+	c.until(5*time.Second, func(all []got) bool { return len(seqs(all, "h-0")) == 5 })
+}
+
+// TestTLSHostStreams: a host on tcp with mutual TLS streams its events on
+// the direct connection; one whose CA does not verify the daemon is down,
+// with the TLS error as the reason.
+func TestTLSHostStreams(t *testing.T) {
+	certs, err := dockerdCerts(shortTemp(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fakedocker.New("tls")
+	defer srv.Close()
+	cfg, err := certs.serverConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := srv.ListenTCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := hosts.Parse(u+"?name=good&certdir="+certs.Dir+", "+u+"?name=bad&certdir="+certs.OtherDir, hosts.Defaults{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFleet(t, eps, testOptions())
+	c := collect(t, f)
+	all := c.until(10*time.Second, func(all []got) bool {
+		return count(all, "good", ActionStreamUp) == 1 && count(all, "bad", ActionStreamDown) == 1
+	})
+	for _, g := range all {
+		if g.host == "bad" && g.action == ActionStreamDown && !strings.Contains(g.attrs[AttrReason], "x509: certificate signed by unknown authority") {
+			t.Errorf("bad host down for %q", g.attrs[AttrReason])
+		}
+	}
+	publish(srv, 3)
+	c.until(5*time.Second, func(all []got) bool { return len(seqs(all, "good")) == 3 })
+	srv.DropStreams()
+	publish(srv, 2)
+	all = c.until(10*time.Second, func(all []got) bool {
+		return len(seqs(all, "good")) == 2 && count(all, "good", ActionStreamUp) >= 1
+	})
+	if n := count(all, "good", ActionStreamUp); n != 1 {
+		t.Errorf("%d more stream_up after the drop, want 1: %s", n, summary(all))
+	}
+}
+
+// tlsCerts is hosts/dockerd's test material, with the fake daemon's side.
+type tlsCerts struct{ *dockerd.Certs }
+
+func dockerdCerts(dir string) (tlsCerts, error) {
+	c, err := dockerd.GenerateCerts(dir)
+	return tlsCerts{c}, err
+}
+
+// serverConfig requires a client certificate of the CA, as dockerd with
+// --tlsverify does.
+func (c tlsCerts) serverConfig() (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(c.ServerCert, c.ServerKey)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(c.CA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", c.CA)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}, nil
+}
