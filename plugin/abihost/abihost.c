@@ -40,39 +40,39 @@ void abihost_call_log_fn(uintptr_t owner, const char* component, const char* msg
 	fn((ss_plugin_owner_t*)owner, component, msg, (ss_plugin_log_severity)sev);
 }
 
-ss_plugin_t* abihost_init(const plugin_api* p, const char* config, uintptr_t owner, ss_plugin_rc* rc) {
+uintptr_t abihost_init(const plugin_api* p, const char* config, uintptr_t owner, ss_plugin_rc* rc) {
 	ss_plugin_init_input in = {0};
 	in.config = config;
 	in.owner = (ss_plugin_owner_t*)owner;
 	in.get_owner_last_error = abihost_owner_last_error;
 	in.tables = NULL;  // no state tables: the host has none to offer
 	in.log_fn = abihost_log;
-	return p->init(&in, rc);
+	return (uintptr_t)p->init(&in, rc);
 }
 
-void abihost_destroy(const plugin_api* p, ss_plugin_t* s) {
-	p->destroy(s);
+void abihost_destroy(const plugin_api* p, uintptr_t s) {
+	p->destroy((ss_plugin_t*)s);
 }
 
-const char* abihost_get_last_error(const plugin_api* p, ss_plugin_t* s) {
-	const char* e = p->get_last_error(s);
+const char* abihost_get_last_error(const plugin_api* p, uintptr_t s) {
+	const char* e = p->get_last_error((ss_plugin_t*)s);
 	return e ? e : "";
 }
 
-ss_instance_t* abihost_open(const plugin_api* p, ss_plugin_t* s, const char* params, ss_plugin_rc* rc) {
-	return p->open(s, params, rc);
+uintptr_t abihost_open(const plugin_api* p, uintptr_t s, const char* params, ss_plugin_rc* rc) {
+	return (uintptr_t)p->open((ss_plugin_t*)s, params, rc);
 }
 
-void abihost_close(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h) {
-	p->close(s, h);
+void abihost_close(const plugin_api* p, uintptr_t s, uintptr_t h) {
+	p->close((ss_plugin_t*)s, (ss_instance_t*)h);
 }
 
-const char* abihost_list_open_params(const plugin_api* p, ss_plugin_t* s, ss_plugin_rc* rc) {
+const char* abihost_list_open_params(const plugin_api* p, uintptr_t s, ss_plugin_rc* rc) {
 	if(!p->list_open_params) {
 		*rc = SS_PLUGIN_SUCCESS;
 		return "";
 	}
-	const char* r = p->list_open_params(s, rc);
+	const char* r = p->list_open_params((ss_plugin_t*)s, rc);
 	return r ? r : "";
 }
 
@@ -80,8 +80,8 @@ int abihost_has_progress(const plugin_api* p) {
 	return p->get_progress != NULL;
 }
 
-const char* abihost_get_progress(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h, uint32_t* pct) {
-	const char* r = p->get_progress(s, h, pct);
+const char* abihost_get_progress(const plugin_api* p, uintptr_t s, uintptr_t h, uint32_t* pct) {
+	const char* r = p->get_progress((ss_plugin_t*)s, (ss_instance_t*)h, pct);
 	return r ? r : "";
 }
 
@@ -89,19 +89,19 @@ int abihost_has_event_to_string(const plugin_api* p) {
 	return p->event_to_string != NULL;
 }
 
-const char* abihost_event_to_string(const plugin_api* p, ss_plugin_t* s, const ss_plugin_event_input* e) {
-	const char* r = p->event_to_string(s, e);
+const char* abihost_event_to_string(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e) {
+	const char* r = p->event_to_string((ss_plugin_t*)s, e);
 	return r ? r : "";
 }
 
-ss_plugin_rc abihost_next_batch(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h, abihost_batch* out) {
+ss_plugin_rc abihost_next_batch(const plugin_api* p, uintptr_t s, uintptr_t h, abihost_batch* out) {
 	out->n = 0;
 	out->evts = NULL;
-	return p->next_batch(s, h, &out->n, &out->evts);
+	return p->next_batch((ss_plugin_t*)s, (ss_instance_t*)h, &out->n, &out->evts);
 }
 
-ss_plugin_rc abihost_extract(const plugin_api* p, ss_plugin_t* s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in) {
-	return p->extract_fields(s, e, in);
+ss_plugin_rc abihost_extract(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in) {
+	return p->extract_fields((ss_plugin_t*)s, e, in);
 }
 
 void abihost_init_extract_input(ss_plugin_field_extract_input* in, uintptr_t owner) {

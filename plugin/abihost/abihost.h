@@ -31,20 +31,25 @@ typedef struct abihost_batch {
 	ss_plugin_event** evts;
 } abihost_batch;
 
+// The plugin state (ss_plugin_t*) and instance (ss_instance_t*) cross into
+// Go as uintptr_t, never as pointers: they are opaque to the host, and
+// plugin-sdk-go makes them cgo handles, small integers (1, 2, ...). Held
+// in a pointer-typed Go variable, such a value makes the Go runtime throw
+// "invalid pointer found on stack" when it copies a stack that holds it.
 const char* abihost_info_str(const char* (*f)(void));
 uint32_t abihost_info_u32(uint32_t (*f)(void));
 const char* abihost_get_init_schema(const plugin_api* p, ss_plugin_schema_type* t);
-ss_plugin_t* abihost_init(const plugin_api* p, const char* config, uintptr_t owner, ss_plugin_rc* rc);
-void abihost_destroy(const plugin_api* p, ss_plugin_t* s);
-const char* abihost_get_last_error(const plugin_api* p, ss_plugin_t* s);
-ss_instance_t* abihost_open(const plugin_api* p, ss_plugin_t* s, const char* params, ss_plugin_rc* rc);
-void abihost_close(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h);
-const char* abihost_list_open_params(const plugin_api* p, ss_plugin_t* s, ss_plugin_rc* rc);
+uintptr_t abihost_init(const plugin_api* p, const char* config, uintptr_t owner, ss_plugin_rc* rc);
+void abihost_destroy(const plugin_api* p, uintptr_t s);
+const char* abihost_get_last_error(const plugin_api* p, uintptr_t s);
+uintptr_t abihost_open(const plugin_api* p, uintptr_t s, const char* params, ss_plugin_rc* rc);
+void abihost_close(const plugin_api* p, uintptr_t s, uintptr_t h);
+const char* abihost_list_open_params(const plugin_api* p, uintptr_t s, ss_plugin_rc* rc);
 int abihost_has_progress(const plugin_api* p);
-const char* abihost_get_progress(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h, uint32_t* pct);
+const char* abihost_get_progress(const plugin_api* p, uintptr_t s, uintptr_t h, uint32_t* pct);
 int abihost_has_event_to_string(const plugin_api* p);
-const char* abihost_event_to_string(const plugin_api* p, ss_plugin_t* s, const ss_plugin_event_input* e);
-ss_plugin_rc abihost_next_batch(const plugin_api* p, ss_plugin_t* s, ss_instance_t* h, abihost_batch* out);
-ss_plugin_rc abihost_extract(const plugin_api* p, ss_plugin_t* s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in);
+const char* abihost_event_to_string(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e);
+ss_plugin_rc abihost_next_batch(const plugin_api* p, uintptr_t s, uintptr_t h, abihost_batch* out);
+ss_plugin_rc abihost_extract(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in);
 void abihost_init_extract_input(ss_plugin_field_extract_input* in, uintptr_t owner);
 void abihost_call_log_fn(uintptr_t owner, const char* component, const char* msg, uint32_t sev);

@@ -206,6 +206,8 @@ func runChild(scenario string) int {
 		err = initErrors()
 	case "fail-after-cycle":
 		err = failAfterCycle()
+	case "stack-copies":
+		err = stackCopies()
 	default:
 		err = fmt.Errorf("unknown scenario %q", scenario)
 	}

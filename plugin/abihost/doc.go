@@ -26,7 +26,11 @@
 // Memory: plugin-owned memory (event batches, extracted values, strings) is
 // only valid until the next call of the same kind, as the plugin API says;
 // everything this package returns is copied into Go memory unless a method
-// says otherwise (ReadBatch, Extractor).
+// says otherwise (ReadBatch, Extractor). The plugin's state and instance
+// pointers are opaque and kept as integers, never in pointer-typed Go
+// variables: plugin-sdk-go makes them cgo handles (1, 2, ...), and the Go
+// runtime aborts with "invalid pointer found on stack" when it copies a
+// goroutine stack that holds such a value in a pointer slot.
 //
 // Concurrency: like Falco's event loop, a Plugin, its Instance and its
 // Extractors must be used from one goroutine at a time. Only the log

@@ -160,7 +160,7 @@ type Extractor struct {
 // NewExtractor prepares reqs (from Plugin.Request) for repeated extraction
 // on the events of in. Close releases its C memory.
 func (in *Instance) NewExtractor(reqs []FieldRequest) (*Extractor, error) {
-	if in.h == nil {
+	if in.h == 0 {
 		return nil, errors.New("abihost: instance is closed")
 	}
 	p := in.p

@@ -49,7 +49,7 @@ type Event struct {
 // its last batch.
 type Instance struct {
 	p     *Plugin
-	h     unsafe.Pointer   // ss_instance_t*
+	h     C.uintptr_t      // ss_instance_t*, opaque: an integer to Go like Plugin.state; 0 once closed
 	out   *C.abihost_batch // C memory: next_batch results
 	evin  *C.ss_plugin_event_input
 	batch uint64 // increments at every next_batch: tells stale events apart
@@ -58,7 +58,7 @@ type Instance struct {
 // Open calls plugin_open with params. One instance at a time per plugin, as
 // Falco opens one per source.
 func (p *Plugin) Open(params string) (*Instance, error) {
-	if p.state == nil {
+	if p.state == 0 {
 		return nil, ErrNotInitialized
 	}
 	if p.info.Capabilities&CapSourcing == 0 {
@@ -74,7 +74,7 @@ func (p *Plugin) Open(params string) (*Instance, error) {
 	if rc != C.SS_PLUGIN_SUCCESS {
 		return nil, p.lastErr("open", rc)
 	}
-	if h == nil {
+	if h == 0 {
 		return nil, fmt.Errorf("abihost: open of plugin %s returned success and no instance", p.info.Name)
 	}
 	in := &Instance{
@@ -108,7 +108,7 @@ func (in *Instance) NextBatch() ([]Event, error) {
 // nothing, which is what a throughput benchmark needs.
 func (in *Instance) ReadBatch(dst []Event) ([]Event, error) {
 	dst = dst[:0]
-	if in.h == nil {
+	if in.h == 0 {
 		return dst, errors.New("abihost: instance is closed")
 	}
 	p := in.p
@@ -193,7 +193,7 @@ func decodeEvent(raw *C.ss_plugin_event, pluginID uint32) (Event, error) {
 // this instance's latest batch, whose memory the plugin still holds.
 func (in *Instance) check(ev *Event) error {
 	switch {
-	case in.h == nil:
+	case in.h == 0:
 		return errors.New("abihost: instance is closed")
 	case ev.raw == nil || ev.inst != in:
 		return errors.New("abihost: event was not returned by this instance")
@@ -226,7 +226,7 @@ func (in *Instance) String(ev Event) (string, error) {
 // API gives hundredths) and its text. ok is false when the plugin does not
 // implement get_progress.
 func (in *Instance) Progress() (pct float64, text string, ok bool, err error) {
-	if in.h == nil {
+	if in.h == 0 {
 		return 0, "", false, errors.New("abihost: instance is closed")
 	}
 	p := in.p
@@ -240,11 +240,11 @@ func (in *Instance) Progress() (pct float64, text string, ok bool, err error) {
 
 // Close calls plugin_close. Closing twice does nothing.
 func (in *Instance) Close() {
-	if in.h == nil {
+	if in.h == 0 {
 		return
 	}
 	C.abihost_close(in.p.api, in.p.state, in.h)
-	in.h = nil
+	in.h = 0
 	C.free(unsafe.Pointer(in.out))
 	C.free(unsafe.Pointer(in.evin))
 	in.out, in.evin = nil, nil

@@ -123,11 +123,15 @@ type Plugin struct {
 	fields []Field
 	schema string
 
-	state  unsafe.Pointer // ss_plugin_t*, nil before Init and after Destroy
-	owner  uintptr        // passed as the owner pointer: finds this Plugin in the log callback
-	evtsrc *C.char        // event source name passed in every ss_plugin_event_input
-	evtnum uint64         // last event number given out, shared by all instances like Falco's
-	inst   *Instance      // the open instance, if any
+	// state is the ss_plugin_t*, 0 before Init and after Destroy. It is
+	// opaque, and an integer to Go: the SDK makes it a cgo handle (1, 2,
+	// ...), which the runtime rejects in a pointer-typed variable (see
+	// abihost.h).
+	state  C.uintptr_t
+	owner  uintptr   // passed as the owner pointer: finds this Plugin in the log callback
+	evtsrc *C.char   // event source name passed in every ss_plugin_event_input
+	evtnum uint64    // last event number given out, shared by all instances like Falco's
+	inst   *Instance // the open instance, if any
 	// lastError is what get_last_error said after the latest failure.
 	lastError string
 
@@ -228,7 +232,7 @@ func (p *Plugin) Init(config string) error {
 	if p.handle == nil {
 		return errors.New("abihost: plugin is closed")
 	}
-	if p.state != nil {
+	if p.state != 0 {
 		return errors.New("abihost: plugin is already initialized")
 	}
 	ccfg := C.CString(config)
@@ -238,7 +242,7 @@ func (p *Plugin) Init(config string) error {
 	state := C.abihost_init(p.api, ccfg, C.uintptr_t(p.owner), &rc)
 	if rc != C.SS_PLUGIN_SUCCESS {
 		msg := "no state returned"
-		if state != nil {
+		if state != 0 {
 			msg = C.GoString(C.abihost_get_last_error(p.api, state))
 			p.lastError = msg
 			C.abihost_destroy(p.api, state)
@@ -247,7 +251,7 @@ func (p *Plugin) Init(config string) error {
 		p.owner = 0
 		return fmt.Errorf("abihost: init of plugin %s failed (rc %d): %s", p.info.Name, int(rc), msg)
 	}
-	if state == nil {
+	if state == 0 {
 		unregisterOwner(p.owner)
 		p.owner = 0
 		return fmt.Errorf("abihost: init of plugin %s returned success and no state", p.info.Name)
@@ -272,7 +276,7 @@ func (p *Plugin) lastErr(what string, rc C.ss_plugin_rc) error {
 
 // ListOpenParams calls list_open_params (nil when the plugin has none).
 func (p *Plugin) ListOpenParams() ([]OpenParam, error) {
-	if p.state == nil {
+	if p.state == 0 {
 		return nil, ErrNotInitialized
 	}
 	var rc C.ss_plugin_rc
@@ -296,9 +300,9 @@ func (p *Plugin) Destroy() {
 	if p.inst != nil {
 		p.inst.Close()
 	}
-	if p.state != nil {
+	if p.state != 0 {
 		C.abihost_destroy(p.api, p.state)
-		p.state = nil
+		p.state = 0
 	}
 	if p.owner != 0 {
 		unregisterOwner(p.owner)

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,24 +26,54 @@ import (
 	"github.com/dockerfleet/dockerfleet/stream"
 )
 
-// idleCPUWindow is how long the CPU of an idle fleet is measured: it spans
-// a full liveness ping round (stream.DefaultPingInterval).
-const idleCPUWindow = 35 * time.Second
+// idleWindow is how long an idle fleet is watched once connected: memory
+// is sampled across it and its CPU measured over it. It spans a full
+// liveness ping round (stream.DefaultPingInterval), whose allocations are
+// part of what an idle host costs.
+const idleWindow = 35 * time.Second
+
+// memEvery is the interval between two memory samples.
+const memEvery = time.Second
 
 // BenchmarkScale measures a fleet of idle hosts, each served by fake
 // daemons in child processes so that only the plugin is in this process.
 // One op is the whole measurement (ns/op is meaningless); the figures are
 // metrics:
 //
-//   - KiB/host: growth of this process's VmRSS (/proc/self/status) from
-//     the plugin initialised to the fleet connected and idle, per host;
+//   - KiB/host: growth of this process's VmRSS (/proc/self/status) per
+//     host, from the baseline (the plugin initialised: median of samples
+//     over 3 s) to the median of one sample per memEvery over idleWindow
+//     while a loop calls next_batch as Falco does, the window starting one
+//     idleWindow after the last host came up, once the fleet's first ping
+//     round is over (its garbage raises the plugin's heap goal, and RSS
+//     stays up). The plugin's heap then grows from its live size towards
+//     its GC goal over each ping round and drops at the next GC, and RSS
+//     follows as the runtime keeps or returns the freed pages, so where a
+//     run lands in that cycle moves the figure by about 10 KiB/host (a
+//     single reading 2 s after the connect, as before, sat at the low end
+//     of it): compare ranges of several runs. KiB/host_min and
+//     KiB/host_max are the least and largest sample of the window; over
+//     several ping rounds the band is wider. anon_KiB/host is the median
+//     growth of RssAnon (heaps, stacks, C memory: no file-backed code
+//     pages, which the first open pages in once). There is no warm-up open
+//     and close before the baseline: the SDK frees the instance's C batch
+//     (batchSize x maxEventSize, 8 MiB by default) at close, and glibc's
+//     calloc then zeroes the reused chunks at the next open, which made the
+//     whole batch resident in some runs and not in others. The batch is a
+//     cost per instance, not per host, and is resident or not depending on
+//     where glibc carves it: up to 8.5 KiB/host at 1,000 hosts;
 //   - goroutines/host: the same endpoints watched in-process by package
 //     stream (the .so's goroutines live in its own Go runtime, out of
 //     reach), runtime.NumGoroutine growth per host;
-//   - idle_cpu_%: process CPU time (getrusage) over idleCPUWindow while a
-//     loop calls next_batch as Falco does, as a percentage of one core
-//     (unix=1000 only);
+//   - idle_cpu_%: process CPU time (getrusage) over idleWindow, as a
+//     percentage of one core (unix=1000 only);
 //   - close_ms: plugin_close of the whole fleet.
+//
+// The plugin's Go runtime returns memory to the system on its own
+// schedule, so the .so's heap is not returned between cases either: run
+// each case in a process of its own (-bench 'Scale/unix=1000$') for
+// figures that do not depend on the cases before it. This process's own
+// garbage is freed (debug.FreeOSMemory) before every sample.
 func BenchmarkScale(b *testing.B) {
 	buildLibs(b)
 	for _, c := range []struct {
@@ -67,7 +99,7 @@ func BenchmarkScale(b *testing.B) {
 
 func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 	var certs *dockerd.Certs
-	config, extra := "", ""
+	config := ""
 	if useTLS {
 		var err error
 		if certs, err = dockerd.GenerateCerts(shortDir(b)); err != nil {
@@ -75,8 +107,7 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 		}
 		config = fmt.Sprintf(`{"tls":{"certDir":%q}}`, certs.Dir)
 	}
-	urls := childFleet(b, n, certs)
-	params := openParams(urls, extra)
+	params := openParams(childFleet(b, n, certs), "")
 
 	p, err := abihost.Load(libs.fleet)
 	if err != nil {
@@ -86,34 +117,53 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 	if err := p.Init(config); err != nil {
 		b.Fatal(err)
 	}
-	runtime.GC()
-	before := vmRSS(b)
+	base := sampleMem(b, 3*time.Second, 250*time.Millisecond)
+
 	in, err := p.Open(params)
 	if err != nil {
 		b.Fatal(err)
 	}
 	waitUp(b, in, n)
-	time.Sleep(2 * time.Second) // let the connections settle
-	after := vmRSS(b)
-	b.ReportMetric(float64(after-before)/float64(n), "KiB/host")
-	b.ReportMetric(float64(after-before)/1024, "MiB_fleet")
+	// The hosts connected together, so they ping together, one round after
+	// the connect: wait that round out, or the window below sees only the
+	// quiet before the fleet's first pings (its allocations raise the
+	// plugin's heap goal, and RSS with it, for good).
+	if err := drainFor(in, idleWindow); err != nil {
+		b.Fatalf("next_batch of the idle fleet: %v", err)
+	}
 
-	if cpu {
-		var stop atomic.Bool
-		done := make(chan struct{})
-		go func() { // Falco's loop on next_batch
-			defer close(done)
-			for !stop.Load() {
-				if _, err := in.ReadBatch(nil); err != nil && !errors.Is(err, abihost.ErrTimeout) {
-					return
-				}
+	var stop atomic.Bool
+	done := make(chan error, 1)
+	go func() { // Falco's loop on next_batch
+		buf := make([]abihost.Event, 0, 1024)
+		for !stop.Load() {
+			if _, err := in.ReadBatch(buf); err != nil && !errors.Is(err, abihost.ErrTimeout) {
+				done <- err
+				return
 			}
-		}()
-		c0, t0 := cpuTime(), time.Now()
-		time.Sleep(idleCPUWindow)
-		c1, t1 := cpuTime(), time.Now()
-		stop.Store(true)
-		<-done
+		}
+		done <- nil
+	}()
+	c0, t0 := cpuTime(), time.Now()
+	idle := sampleMem(b, idleWindow, memEvery)
+	c1, t1 := cpuTime(), time.Now()
+	stop.Store(true)
+	if err := <-done; err != nil {
+		b.Fatalf("next_batch of the idle fleet: %v", err)
+	}
+
+	rss0, anon0 := median(base, memSample.rssKiB), median(base, memSample.anonKiB)
+	perHost := func(kib int64) float64 { return float64(kib-rss0) / float64(n) }
+	rss := median(idle, memSample.rssKiB)
+	b.ReportMetric(perHost(rss), "KiB/host")
+	b.ReportMetric(perHost(minOf(idle, memSample.rssKiB)), "KiB/host_min")
+	b.ReportMetric(perHost(maxOf(idle, memSample.rssKiB)), "KiB/host_max")
+	b.ReportMetric(float64(median(idle, memSample.anonKiB)-anon0)/float64(n), "anon_KiB/host")
+	b.ReportMetric(float64(rss-rss0)/1024, "MiB_fleet")
+	b.Logf("VmRSS KiB: baseline %d (%d..%d over %d samples), idle %d..%d over %d samples",
+		rss0, minOf(base, memSample.rssKiB), maxOf(base, memSample.rssKiB), len(base),
+		minOf(idle, memSample.rssKiB), maxOf(idle, memSample.rssKiB), len(idle))
+	if cpu {
 		b.ReportMetric(100*float64(c1-c0)/float64(t1.Sub(t0)), "idle_cpu_%")
 	}
 
@@ -122,6 +172,18 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "close_ms")
 
 	b.ReportMetric(goroutinesPerHost(b, params, certs), "goroutines/host")
+}
+
+// drainFor calls next_batch as Falco does for d, and returns its first
+// failure.
+func drainFor(in *abihost.Instance, d time.Duration) error {
+	buf := make([]abihost.Event, 0, 1024)
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if _, err := in.ReadBatch(buf); err != nil && !errors.Is(err, abihost.ErrTimeout) {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitUp reads events until n stream_up health events came.
@@ -195,26 +257,92 @@ func goroutinesPerHost(b *testing.B, params string, certs *dockerd.Certs) float6
 	return float64(runtime.NumGoroutine()-g0) / float64(len(eps))
 }
 
-// vmRSS is this process's resident memory in KiB.
-func vmRSS(tb testing.TB) int64 {
+// memSample is one reading of this process's memory, in KiB, from
+// /proc/self/status.
+type memSample struct {
+	rss  int64 // VmRSS: every resident page
+	anon int64 // RssAnon: resident anonymous pages (heaps, stacks), no file-backed ones
+}
+
+func (m memSample) rssKiB() int64  { return m.rss }
+func (m memSample) anonKiB() int64 { return m.anon }
+
+// sampleMem reads this process's memory every interval over window, after
+// freeing this process's own Go garbage each time (the test's runtime, not
+// the plugin's, which is out of reach).
+func sampleMem(tb testing.TB, window, every time.Duration) []memSample {
+	tb.Helper()
+	var out []memSample
+	for end := time.Now().Add(window); ; {
+		debug.FreeOSMemory()
+		out = append(out, readMem(tb))
+		if time.Now().Add(every).After(end) {
+			return out
+		}
+		time.Sleep(every)
+	}
+}
+
+// readMem reads VmRSS and RssAnon of this process.
+func readMem(tb testing.TB) memSample {
 	tb.Helper()
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
+	var m memSample
+	found := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return kib
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmRSS" && key != "RssAnon") {
+			continue
 		}
+		kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(val), "kB")), 10, 64)
+		if err != nil {
+			tb.Fatalf("/proc/self/status %s: %v", key, err)
+		}
+		if key == "VmRSS" {
+			m.rss = kib
+		} else {
+			m.anon = kib
+		}
+		found++
 	}
-	tb.Fatal("no VmRSS in /proc/self/status")
-	return 0
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if found != 2 {
+		tb.Fatal("/proc/self/status has no VmRSS or no RssAnon")
+	}
+	return m
+}
+
+// median is the median of f over samples (the upper one of an even count).
+func median(samples []memSample, f func(memSample) int64) int64 {
+	v := make([]int64, len(samples))
+	for i, s := range samples {
+		v[i] = f(s)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func minOf(samples []memSample, f func(memSample) int64) int64 {
+	m := f(samples[0])
+	for _, s := range samples[1:] {
+		m = min(m, f(s))
+	}
+	return m
+}
+
+func maxOf(samples []memSample, f func(memSample) int64) int64 {
+	m := f(samples[0])
+	for _, s := range samples[1:] {
+		m = max(m, f(s))
+	}
+	return m
 }
 
 // cpuTime is the user and system CPU time of this process.
