@@ -433,21 +433,31 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 func (w *watcher) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
-	// Unversioned, like the client's own ping; and it reads no state of
-	// the session, which the next one may be rewriting.
-	req, err := w.ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
-	if err != nil {
-		return err
+	var status int
+	if w.ep.Proxied() {
+		// Through the proxy, which the client's transport speaks to.
+		// Unversioned, like the client's own ping; and it reads no state
+		// of the session, which the next one may be rewriting.
+		req, err := w.ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
+		if err != nil {
+			return err
+		}
+		req.Close = true
+		resp, err := w.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+		resp.Body.Close()
+		status = resp.StatusCode
+	} else {
+		var err error
+		if status, err = dialPing(ctx, w.ep, w.dialer); err != nil {
+			return err
+		}
 	}
-	req.Close = true
-	resp, err := w.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError {
-		return fmt.Errorf("daemon answered %s", resp.Status)
+	if status != http.StatusOK && status != http.StatusInternalServerError {
+		return fmt.Errorf("daemon answered %d %s", status, http.StatusText(status))
 	}
 	return nil
 }
