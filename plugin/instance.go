@@ -81,7 +81,7 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	}
 	// Each batch slot must hold the largest event the stream lets through.
 	slotCap := slotSize(cfg.MaxEventSize, endpoints)
-	batch, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(slotCap))
+	batch, err := newSlotBatch(int(cfg.BatchSize), slotCap)
 	if err != nil {
 		_ = fleet.Close()
 		return nil, fmt.Errorf("open: allocating the event batch: %w", err)

@@ -23,7 +23,7 @@ func TestWriteEventMatchesSDKWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sdkBatch.Free()
-	ourBatch, err := sdk.NewEventWriters(1, slotCap)
+	ourBatch, err := newSlotBatch(1, slotCap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +31,9 @@ func TestWriteEventMatchesSDKWriter(t *testing.T) {
 	in := &instance{slots: ourBatch.ArrayPtr(), slotCap: slotCap}
 	sdkSlot := (&instance{slots: sdkBatch.ArrayPtr(), slotCap: slotCap}).slot(0)
 	ourSlot := in.slot(0)
+	if !bytes.Equal(ourSlot, sdkSlot) {
+		t.Fatalf("new slot differs from the SDK's:\n ours %x\n sdk  %x", ourSlot[:sdk.PluginEventPayloadOffset], sdkSlot[:sdk.PluginEventPayloadOffset])
+	}
 
 	for _, size := range []int{0, 1, 200, 3, slotCap, 17} {
 		ev := stream.Event{Payload: bytes.Repeat([]byte{byte('a' + size%26)}, size), TimeNano: int64(1_700_000_000_000_000_000 + size)}
@@ -52,5 +55,49 @@ func TestWriteEventMatchesSDKWriter(t *testing.T) {
 	}
 	if writeEvent(ourSlot, slotCap, stream.Event{Payload: make([]byte, slotCap+1)}) {
 		t.Error("a payload larger than the slot was accepted")
+	}
+}
+
+// The batch's own writers (sdk.EventWriters.Get) write a slot exactly as
+// the SDK's do, and refuse what does not fit without writing.
+func TestSlotBatchWritersMatchSDK(t *testing.T) {
+	const slots, slotCap = 3, 100
+	sdkBatch, err := sdk.NewEventWriters(slots, slotCap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdkBatch.Free()
+	ours, err := newSlotBatch(slots, slotCap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ours.Free()
+	if ours.Len() != slots {
+		t.Fatalf("Len %d, want %d", ours.Len(), slots)
+	}
+	sdkIn := &instance{slots: sdkBatch.ArrayPtr(), slotCap: slotCap}
+	ourIn := &instance{slots: ours.ArrayPtr(), slotCap: slotCap}
+	for i := range slots {
+		for _, parts := range [][]string{{"abc"}, {"x", "", "yz"}, {}, {string(bytes.Repeat([]byte("q"), slotCap))}} {
+			for _, b := range []sdk.EventWriters{sdkBatch, ours} {
+				w := b.Get(i)
+				out := w.Writer()
+				for _, p := range parts {
+					if _, err := out.Write([]byte(p)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				w.SetTimestamp(uint64(1000 + i))
+			}
+			if got, want := ourIn.slot(i), sdkIn.slot(i); !bytes.Equal(got, want) {
+				t.Errorf("slot %d after %q differs:\n ours %x\n sdk  %x", i, parts, got[:sdk.PluginEventPayloadOffset], want[:sdk.PluginEventPayloadOffset])
+			}
+		}
+		if n, err := ours.Get(i).Writer().Write(make([]byte, slotCap+1)); err == nil || n != 0 {
+			t.Errorf("slot %d: %d bytes over its room written, error %v", i, n, err)
+		}
+	}
+	if _, err := newSlotBatch(0, 10); err == nil {
+		t.Error("a batch of 0 slots was made")
 	}
 }

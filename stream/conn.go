@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
 )
@@ -58,6 +59,14 @@ func dialEvents(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, version
 		return nil, err
 	}
 	body.stop = stop
+	if sc, ok := conn.(syscall.Conn); ok {
+		// A plain socket (not TLS, whose records are read and decrypted
+		// in crypto/tls's own buffers): the reader can wait for data
+		// without a buffer (waitReadable).
+		if raw, err := sc.SyscallConn(); err == nil {
+			body.raw = raw
+		}
+	}
 	return body, nil
 }
 
@@ -170,7 +179,27 @@ type eventsBody struct {
 	pre   *bufio.Reader // bytes read past the headers; nil once drained
 	plain io.Reader     // a body that is not chunked: net/http's reader
 	dec   chunkDecoder
-	err   error // sticky
+	err   error           // sticky
+	raw   syscall.RawConn // conn's socket, when it is a plain one; else nil
+}
+
+// waitReadable waits until the body can be read without blocking: data,
+// the end of the stream or an error has come. It reads nothing, so the
+// caller needs no buffer while it waits: a fleet's idle hosts hold none
+// (see lineReader). Without a plain socket under it, it returns at once;
+// an error of the wait (the connection closed under it) is left to the
+// Read that follows, which meets it too.
+func (b *eventsBody) waitReadable() {
+	if b.raw == nil || b.plain != nil || b.err != nil || (b.pre != nil && b.pre.Buffered() > 0) {
+		return
+	}
+	var peek [1]byte
+	_ = b.raw.Read(func(fd uintptr) bool {
+		// false makes the runtime's poller wait until the socket is
+		// readable, then ask again.
+		_, _, err := syscall.Recvfrom(int(fd), peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return err != syscall.EAGAIN
+	})
 }
 
 // Read reads decoded body bytes; io.EOF after the last chunk, and

@@ -557,3 +557,61 @@ func (c tlsCerts) serverConfig() (*tls.Config, error) {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}, nil
 }
+
+// waitReadable returns once data came, and reads none of it; and it ends
+// when the context closes the connection under it.
+func TestEventsBodyWaitsForDataWithoutReadingIt(t *testing.T) {
+	send := make(chan string)
+	ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, okChunked)
+		for s := range send {
+			io.WriteString(c, s)
+		}
+		io.Copy(io.Discard, c) // until the client closes
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body, err := dialEvents(ctx, ep, dialer(t, ep), "1.47", "/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	eb := body.(*eventsBody)
+	if eb.raw == nil {
+		t.Fatal("a unix socket's body cannot wait for data")
+	}
+	waited := make(chan struct{})
+	go func() {
+		eb.waitReadable()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+		t.Fatal("waitReadable returned before any data came")
+	case <-time.After(100 * time.Millisecond):
+	}
+	send <- "3\r\n{}\n\r\n"
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitReadable still waiting 5 s after data came")
+	}
+	buf := make([]byte, 16)
+	if n, err := body.Read(buf); err != nil || string(buf[:n]) != "{}\n" {
+		t.Fatalf("read %q, %v after the wait; want the whole chunk", buf[:n], err)
+	}
+	go func() {
+		eb.waitReadable()
+		close(send)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel() // closes the connection: the wait ends
+	select {
+	case <-send:
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitReadable still waiting 5 s after its context ended")
+	}
+	if _, err := body.Read(buf); err == nil {
+		t.Fatal("read after the context ended: no error")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"sync"
 )
 
 // Read buffer of a host: small while the host is quiet (an idle host
@@ -20,27 +21,44 @@ const (
 
 // lineReader is bufio.Reader's ReadSlice('\n') over a buffer that grows
 // from readBufferSize to maxReadBufferSize while reads fill it, and goes
-// back to readBufferSize when a quiet host is about to wait (shrink).
+// back to readBufferSize when a quiet host is about to wait (shrink). When
+// its reader can tell that data has come without reading it (a
+// readableWaiter: the live stream on a plain socket), a quiet host holds
+// no buffer at all while it waits.
 type lineReader struct {
 	r          io.Reader
-	buf        []byte
-	start, end int   // buffered bytes: buf[start:end]
-	scanned    int   // buf[start:start+scanned] holds no newline
-	full       bool  // the last read filled the buffer
-	lastRead   int   // bytes the last read brought
-	err        error // sticky, as bufio's
+	wait       readableWaiter // r, when it is one; else nil
+	buf        []byte         // nil: released while quiet
+	start, end int            // buffered bytes: buf[start:end]
+	scanned    int            // buf[start:start+scanned] holds no newline
+	full       bool           // the last read filled the buffer
+	lastRead   int            // bytes the last read brought
+	err        error          // sticky, as bufio's
 	// around, when set, is called with true before each read of r and
 	// with false after it (see Fleet.work).
 	around func(reading bool)
 }
 
-func newLineReader() *lineReader {
-	return &lineReader{buf: make([]byte, readBufferSize)}
+// readableWaiter is a reader that can wait until a read would not block,
+// without a buffer to read into.
+type readableWaiter interface {
+	waitReadable()
 }
+
+// readBuffers holds the readBufferSize buffers that quiet hosts gave
+// back: 1,000 idle hosts waiting hold none, and their next events take
+// one each for as long as they are read.
+var readBuffers = sync.Pool{New: func() any {
+	b := make([]byte, readBufferSize)
+	return &b
+}}
+
+func newLineReader() *lineReader { return &lineReader{} }
 
 // Reset reads from r from now on, dropping what was buffered.
 func (l *lineReader) Reset(r io.Reader) {
 	l.r, l.start, l.end, l.scanned, l.err, l.full = r, 0, 0, 0, nil, false
+	l.wait, _ = r.(readableWaiter)
 }
 
 // Buffered is the number of bytes read but not returned yet.
@@ -49,12 +67,25 @@ func (l *lineReader) Buffered() int { return l.end - l.start }
 // shrink gives a grown buffer back when nothing is buffered and the last
 // read was small: the host is quiet and about to wait for its daemon. (A
 // flood's reads end on a line as often as not: one that brought much
-// keeps the buffer, else it would be allocated again and again.)
+// keeps the buffer, else it would be allocated again and again.) When the
+// reader can wait without a buffer, the buffer goes back to readBuffers
+// altogether.
 func (l *lineReader) shrink() {
-	if len(l.buf) > readBufferSize && l.quiet() {
-		l.buf = make([]byte, readBufferSize)
-		l.start, l.end, l.scanned = 0, 0, 0
+	if !l.quiet() {
+		return
 	}
+	switch {
+	case l.wait != nil && l.buf != nil:
+		if b := l.buf; len(b) == readBufferSize {
+			readBuffers.Put(&b)
+		}
+		l.buf = nil
+	case len(l.buf) > readBufferSize:
+		l.buf = make([]byte, readBufferSize)
+	default:
+		return
+	}
+	l.start, l.end, l.scanned = 0, 0, 0
 }
 
 // quiet reports whether nothing is buffered and the last read was small:
@@ -92,8 +123,20 @@ func (l *lineReader) ReadSlice() ([]byte, error) {
 
 // fill reads once into the free end of the buffer, after moving the
 // partial line to the front, in a larger buffer when the last read filled
-// the buffer or the partial line does.
+// the buffer or the partial line does. Without a buffer, it first waits
+// for data, then takes one.
 func (l *lineReader) fill() {
+	if l.around != nil {
+		l.around(true)
+		defer l.around(false)
+	}
+	if l.buf == nil {
+		if l.wait != nil {
+			l.wait.waitReadable()
+		}
+		l.buf = *readBuffers.Get().(*[]byte)
+		l.start, l.end, l.scanned = 0, 0, 0
+	}
 	n := l.end - l.start
 	if (l.full || n == len(l.buf)) && len(l.buf) < maxReadBufferSize {
 		grown := make([]byte, min(2*len(l.buf), maxReadBufferSize))
@@ -103,10 +146,6 @@ func (l *lineReader) fill() {
 		copy(l.buf, l.buf[l.start:l.end])
 	}
 	l.start, l.end = 0, n
-	if l.around != nil {
-		l.around(true)
-		defer l.around(false)
-	}
 	for range 100 { // as bufio: a reader returning 0, nil that long is broken
 		m, err := l.r.Read(l.buf[l.end:])
 		l.end += m

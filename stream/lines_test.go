@@ -141,3 +141,52 @@ func TestRecycleRefusesForeignBatches(t *testing.T) {
 		t.Fatalf("a recycled batch keeps %d events, %d bytes", len(b.Events), len(b.buf))
 	}
 }
+
+// waitingReader is a reader that can wait for data without a buffer, and
+// counts the waits.
+type waitingReader struct {
+	io.Reader
+	waits int
+}
+
+func (r *waitingReader) waitReadable() { r.waits++ }
+
+// A quiet host whose reader can wait without a buffer holds none while
+// it waits, and takes one again for its next event.
+func TestLineReaderHoldsNoBufferWhileQuiet(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := &waitingReader{Reader: pr}
+	l := newLineReader()
+	l.Reset(r)
+	go func() {
+		for _, s := range []string{"one\n", "two\n"} {
+			_, _ = pw.Write([]byte(s))
+		}
+		pw.Close()
+	}()
+	for i, want := range []string{"one\n", "two\n"} {
+		line, err := l.ReadSlice()
+		if err != nil || string(line) != want {
+			t.Fatalf("line %d: %q, %v; want %q", i, line, err, want)
+		}
+		l.shrink() // about to wait: a small read, nothing buffered
+		if l.buf != nil {
+			t.Fatalf("after line %d: a quiet reader keeps a %d-byte buffer", i, len(l.buf))
+		}
+	}
+	if r.waits != 2 {
+		t.Errorf("%d waits for data, want one before each read", r.waits)
+	}
+	if line, err := l.ReadSlice(); err != io.EOF || len(line) != 0 {
+		t.Errorf("at the end: %q, %v; want io.EOF", line, err)
+	}
+	// A reader that cannot wait keeps its (small) buffer.
+	l.Reset(strings.NewReader("x\n"))
+	if _, err := l.ReadSlice(); err != nil {
+		t.Fatal(err)
+	}
+	l.shrink()
+	if len(l.buf) != readBufferSize {
+		t.Errorf("a reader that cannot wait: buffer of %d bytes, want %d", len(l.buf), readBufferSize)
+	}
+}

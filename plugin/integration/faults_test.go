@@ -172,7 +172,9 @@ func TestCloseIsPromptAndLeavesNoConnection(t *testing.T) {
 			for _, host := range []string{"unix-a", "unix-b", "tls-c"} {
 				c.until(30*time.Second, host+" stream_up", hasHealth(host, "stream_up"))
 			}
-			if during := socketCount(t); during < before+3 {
+			// At least the three streams (what was open before, the test's
+			// own, may have closed meanwhile: an idle keep-alive).
+			if during := socketCount(t); during < 3 {
 				t.Errorf("cycle %d: %d sockets while streaming from 3 hosts, %d before", cycle, during, before)
 			}
 			start := time.Now()
