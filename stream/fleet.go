@@ -70,8 +70,10 @@
 // events_lost event (reason dropped_backpressure, from..until the first
 // and last dropped event's time) as soon as there is room. Memory is
 // bounded by the channel's capacity (Options.Buffer events: Buffer /
-// MaxBatch batches), one read buffer (4 KiB, 64 KiB during a flood) and
-// one batch per host and the longest line (Options.MaxLineSize): waiting
+// MaxBatch batches), one read buffer per host that is reading (4 KiB,
+// 64 KiB during a flood; a quiet host on a plain socket holds none), one
+// batch per host, the longest line (Options.MaxLineSize) and, for a
+// flooding host with an indexer, rawQueue raw batches of 64 KiB: waiting
 // holds one batch, never a queue.
 //
 // # Readers leave a P to the consumer
@@ -82,7 +84,8 @@
 // hosts, runnable readers otherwise kept every P busy and the consumer
 // (Falco's thread in next_batch, which needs a P of this runtime) waited
 // behind up to a thousand of them. The plugin gives its runtime one P
-// more for that reason.
+// more for that reason. A flooding host's indexer (pipeline.go) only
+// starts on a token that is free, and holds it while it works.
 //
 // # Health events
 //
