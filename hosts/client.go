@@ -66,10 +66,19 @@ var tcpKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Int
 // lives as long as the connection, so its callers bound every call with
 // their context. It does not connect; Close releases idle connections.
 func (e Endpoint) NewClient() (*client.Client, error) {
-	hc, err := e.newHTTPClient()
+	d, err := e.NewDialer()
 	if err != nil {
 		return nil, err
 	}
+	return d.NewClient()
+}
+
+// NewClient is Endpoint.NewClient with the TLS configuration d already
+// read: a fleet's watcher needs both a client and a Dialer, and reads the
+// endpoint's files once.
+func (d *Dialer) NewClient() (*client.Client, error) {
+	e := d.ep
+	hc := d.newHTTPClient()
 	cli, err := client.NewClientWithOpts(
 		client.WithHost(e.URL),
 		// After WithHost, which would otherwise reconfigure this transport
@@ -99,10 +108,11 @@ func NegotiatedVersion(daemonVersion string) string {
 }
 
 // newHTTPClient builds the lean transport NewClient documents.
-func (e Endpoint) newHTTPClient() (*http.Client, error) {
-	tlsCfg, err := e.TLSConfig()
-	if err != nil {
-		return nil, err
+func (d *Dialer) newHTTPClient() *http.Client {
+	e := d.ep
+	var tlsCfg *tls.Config
+	if d.tls != nil {
+		tlsCfg = d.tls.Clone() // the transport's own, as it may set fields
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: tcpKeepAlive}
 	tr := &http.Transport{
@@ -125,13 +135,11 @@ func (e Endpoint) newHTTPClient() (*http.Client, error) {
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "unix", socket)
 		}
-	case "tcp":
+	default: // "tcp": NewDialer refused any other scheme
 		tr.DialContext = dialer.DialContext
 		tr.Proxy = http.ProxyFromEnvironment
-	default:
-		return nil, fmt.Errorf("endpoint %q: unknown scheme %q", e.Name, e.Scheme)
 	}
-	return &http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}, nil
+	return &http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}
 }
 
 // NewRequest builds a request to the daemon of e the way a client from

@@ -41,14 +41,18 @@ func (e Endpoint) Proxied() bool {
 // net/http connection). It holds the endpoint's TLS configuration, read
 // once by NewDialer.
 type Dialer struct {
-	ep  Endpoint
-	tls *tls.Config // nil without TLS; ServerName set
+	ep      Endpoint
+	tls     *tls.Config // nil without TLS; ServerName set
+	proxied bool        // e.Proxied(): net/http reads the environment once
 }
+
+// Proxied is the endpoint's Proxied, worked out by NewDialer.
+func (d *Dialer) Proxied() bool { return d.proxied }
 
 // NewDialer returns the Dialer of e. Like NewClient, it reads and checks
 // the TLS files now (errors name the endpoint and the file), never later.
 func (e Endpoint) NewDialer() (*Dialer, error) {
-	d := &Dialer{ep: e}
+	d := &Dialer{ep: e, proxied: e.Proxied()}
 	switch e.Scheme {
 	case "unix":
 	case "tcp":
@@ -82,7 +86,7 @@ func (e Endpoint) NewDialer() (*Dialer, error) {
 // instead. Errors name the endpoint.
 func (d *Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	e := d.ep
-	if e.Proxied() {
+	if d.proxied {
 		return nil, fmt.Errorf("endpoint %q: %w", e.Name, ErrProxied)
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: tcpKeepAlive}

@@ -194,15 +194,15 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d (%s): bad name: %w", i+1, ep.URL, err)
 		}
-		cli, err := ep.NewClient()
+		// The live stream's own connections (see conn.go), and the
+		// client for the other calls, from one read of the TLS files.
+		dialer, err := ep.NewDialer()
 		if err != nil {
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
 		}
-		// The live stream's own connections (see conn.go).
-		dialer, err := ep.NewDialer()
+		cli, err := dialer.NewClient()
 		if err != nil {
-			_ = cli.Close()
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
 		}

@@ -295,7 +295,7 @@ func (w *watcher) get(ctx context.Context, path string, q url.Values) (*http.Res
 // from the environment: the stream then stays on the client's net/http
 // connection, since speaking CONNECT to a proxy is the transport's job.
 func (w *watcher) openEvents(ctx context.Context, q url.Values) (io.ReadCloser, error) {
-	if w.ep.Proxied() {
+	if w.dialer.Proxied() {
 		resp, err := w.get(ctx, "/events", q)
 		if err != nil {
 			return nil, err
@@ -434,7 +434,7 @@ func (w *watcher) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
 	var status int
-	if w.ep.Proxied() {
+	if w.dialer.Proxied() {
 		// Through the proxy, which the client's transport speaks to.
 		// Unversioned, like the client's own ping; and it reads no state
 		// of the session, which the next one may be rewriting.
