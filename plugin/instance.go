@@ -53,14 +53,24 @@ type instance struct {
 }
 
 // spareProc gives the plugin's Go runtime one P more than it would have,
-// once per process. Falco's thread runs next_batch on a P of this
-// runtime: under a flood from many hosts the readers kept every P busy,
-// and next_batch waited in the run queue behind them (100 flooding
-// hosts through the C ABI: 433k events/s, 805k with one P more;
-// docs/PERFORMANCE.md). The stream lets at most GOMAXPROCS-1 readers work
-// at once, so the readers keep as many Ps as there are cores and
-// next_batch finds the spare one.
-var spareProc = sync.OnceFunc(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
+// once per process, and returns how many it had: the cores the plugin
+// may use. Falco's thread runs next_batch on a P of this runtime: under a
+// flood from many hosts the readers kept every P busy, and next_batch
+// waited in the run queue behind them (100 flooding hosts through the C
+// ABI: 433k events/s, 805k with one P more; docs/PERFORMANCE.md).
+var spareProc = sync.OnceValue(func() int {
+	cores := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(cores + 1)
+	return cores
+})
+
+// readerWorkers is how many hosts' readers may work at once on cores
+// cores: one less, so that Falco's thread finds a core as well as a P.
+// With as many working readers as cores, it waited for a core under a
+// flood from 100 hosts, the stream's channel filled up and the readers
+// built events only to drop them: 0.88-0.89 M events/s delivered, against
+// 1.23-1.45 M with one core left (2 cores; docs/PERFORMANCE.md).
+func readerWorkers(cores int) int { return max(1, cores-1) }
 
 // gcPercent is the GOGC of the plugin's Go runtime (its own, apart from
 // Falco's and other plugins'), unless Falco's environment sets GOGC. An
@@ -92,9 +102,11 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open_params: %w", err)
 	}
-	spareProc()
+	cores := spareProc()
 	tuneGC()
-	fleet, err := stream.Start(context.Background(), endpoints, streamOptions(cfg))
+	opts := streamOptions(cfg)
+	opts.Workers = readerWorkers(cores)
+	fleet, err := stream.Start(context.Background(), endpoints, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}

@@ -76,16 +76,20 @@
 // flooding host with an indexer, rawQueue raw batches of 64 KiB: waiting
 // holds one batch, never a queue.
 //
-// # Readers leave a P to the consumer
+// # Readers leave a core to the consumer
 //
-// At most GOMAXPROCS-1 readers work at once (build payloads and hand
+// At most Options.Workers readers work at once (build payloads and hand
 // them over): each holds a token meanwhile, and gives it back while it
-// waits for its daemon or for room in Batches. Under a flood from many
-// hosts, runnable readers otherwise kept every P busy and the consumer
-// (Falco's thread in next_batch, which needs a P of this runtime) waited
-// behind up to a thousand of them. The plugin gives its runtime one P
-// more for that reason. A flooding host's indexer (pipeline.go) only
-// starts on a token that is free, and holds it while it works.
+// waits for its daemon or for room in Batches. The consumer (Falco's
+// thread in next_batch) needs a P of this runtime and a core to run on.
+// Under a flood from many hosts, runnable readers otherwise kept every P
+// busy and the consumer waited behind up to a thousand of them; with as
+// many working readers as cores, it waited for a core instead, Batches
+// filled up and the readers built events only to drop them. So the
+// plugin gives its runtime one P more than it has cores, and sets
+// Workers to one less than its cores (docs/PERFORMANCE.md). A flooding
+// host's indexer (pipeline.go) only starts on a token that is free, and
+// holds it while it works.
 //
 // # Health events
 //
@@ -117,7 +121,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -140,8 +143,8 @@ type Event struct {
 type Fleet struct {
 	events chan *Batch
 	// work bounds the readers working at once (building payloads and
-	// handing them over) to one less than GOMAXPROCS: the consumer always
-	// finds a P. Without it, a flood from many hosts kept every P busy
+	// handing them over) to Options.Workers: the consumer always finds a
+	// P and a core. Without it, a flood from many hosts kept every P busy
 	// and the consumer (Falco's thread in next_batch) waited behind up
 	// to a thousand runnable readers (docs/PERFORMANCE.md).
 	work     tokens
@@ -176,7 +179,7 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 	}
 	f := &Fleet{
 		events: make(chan *Batch, max(1, opts.Buffer/MaxBatch)),
-		work:   make(tokens, max(1, runtime.GOMAXPROCS(0)-1)),
+		work:   make(tokens, opts.Workers),
 	}
 	seed := maphash.MakeSeed()
 	names := make(map[string]int, len(endpoints))

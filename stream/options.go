@@ -5,6 +5,7 @@ package stream
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
@@ -81,6 +82,10 @@ type Options struct {
 	// it holds Buffer/MaxBatch batches (at least one) of at most
 	// MaxBatch events.
 	Buffer int
+	// Workers bounds the hosts whose readers build and hand over events
+	// at once (see "Readers leave a core to the consumer" in the package
+	// doc). Zero means GOMAXPROCS-1, and at least 1.
+	Workers int
 	// MaxLineSize is the longest event line kept; longer ones are skipped
 	// and reported as lost (reason malformed). At most payload.MaxLineLen.
 	MaxLineSize int
@@ -101,6 +106,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Buffer < 0 {
 		return o, fmt.Errorf("stream: Buffer %d is negative", o.Buffer)
+	}
+	if o.Workers < 0 {
+		return o, fmt.Errorf("stream: Workers %d is negative", o.Workers)
 	}
 	if o.MaxLineSize < 0 || o.MaxLineSize > payload.MaxLineLen {
 		return o, fmt.Errorf("stream: MaxLineSize %d is outside 0..%d", o.MaxLineSize, payload.MaxLineLen)
@@ -123,6 +131,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxLineSize == 0 {
 		o.MaxLineSize = DefaultMaxLineSize
+	}
+	if o.Workers == 0 {
+		o.Workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -434,6 +434,7 @@ func TestStartRefusesBadInput(t *testing.T) {
 		"negative timeout": {[]hosts.Endpoint{ep}, Options{CallTimeout: -1}},
 		"min above max":    {[]hosts.Endpoint{ep}, Options{MinBackoff: time.Minute, MaxBackoff: time.Second}},
 		"huge lines":       {[]hosts.Endpoint{ep}, Options{MaxLineSize: 1 << 30}},
+		"negative workers": {[]hosts.Endpoint{ep}, Options{Workers: -1}},
 		"empty filter":     {[]hosts.Endpoint{ep}, Options{Filters: Filters{Types: []string{""}}}},
 	} {
 		if f, err := Start(context.Background(), tc.eps, tc.o); err == nil {
@@ -442,6 +443,25 @@ func TestStartRefusesBadInput(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// Workers is how many readers may work at once: the fleet's tokens.
+func TestWorkersBoundTheWorkingReaders(t *testing.T) {
+	ep := unixEndpoint("a", "unix:///nonexistent.sock", "/nonexistent.sock")
+	for _, tc := range []struct{ workers, want int }{
+		{0, max(1, runtime.GOMAXPROCS(0)-1)},
+		{1, 1},
+		{3, 3},
+	} {
+		f, err := Start(context.Background(), []hosts.Endpoint{ep}, Options{Workers: tc.workers, PingInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cap(f.work); got != tc.want {
+			t.Errorf("Workers %d: %d tokens, want %d", tc.workers, got, tc.want)
+		}
+		f.Close()
 	}
 }
 

@@ -35,6 +35,10 @@ var ingestRates = struct {
 // n fake hosts flooding as fast as they can write (one op is one event):
 //
 //   - raw: the limit, lines read off the same sockets and dropped;
+//   - indexed: the raw reader that also builds each line's payload
+//     (payload.Build) where it reads it, and drops it: the least any
+//     plugin that indexes events on arrival costs, with no hand-over, no
+//     consumer and no ABI (x_raw);
 //   - naive: the straightforward plugin (Docker client decode, JSON
 //     re-encode);
 //   - floor: the ABI floor, next_batch writing a fixed payload of the size
@@ -53,10 +57,18 @@ func BenchmarkIngest(b *testing.B) {
 			continue
 		}
 		b.Run(fmt.Sprintf("raw/hosts=%d", n), func(b *testing.B) {
-			rate := rawRead(b, n)
+			rate := rawReadIndexed(b, n, false)
 			ingestRates.Lock()
 			ingestRates.raw[n] = rate
 			ingestRates.Unlock()
+		})
+		b.Run(fmt.Sprintf("indexed/hosts=%d", n), func(b *testing.B) {
+			rate := rawReadIndexed(b, n, true)
+			ingestRates.Lock()
+			defer ingestRates.Unlock()
+			if r := ingestRates.raw[n]; r > 0 {
+				b.ReportMetric(rate/r, "x_raw")
+			}
 		})
 		b.Run(fmt.Sprintf("naive/hosts=%d", n), func(b *testing.B) {
 			srv, params := floodServer(b, n)
@@ -177,10 +189,12 @@ func waitStreams(tb testing.TB, srv *fakedocker.Server, n int) {
 	}
 }
 
-// rawRead is the raw read limit for n flooding hosts: one goroutine per
-// host reads lines off GET /events through the same lean transport as
-// dockerfleet's clients, and drops them. It reports events/s.
-func rawRead(b *testing.B, n int) float64 {
+// rawReadIndexed is the raw read limit for n flooding hosts: one goroutine
+// per host reads lines off GET /events through the same lean transport as
+// dockerfleet's clients, and drops them. With index, each goroutine also
+// builds every line's payload into a buffer of its own before it drops it.
+// It reports events/s.
+func rawReadIndexed(b *testing.B, n int, index bool) float64 {
 	b.Helper()
 	srv, params := floodServer(b, n)
 	defer srv.Close()
@@ -219,9 +233,16 @@ func rawRead(b *testing.B, n int) float64 {
 			}
 			defer resp.Body.Close()
 			br := bufio.NewReaderSize(resp.Body, 64<<10)
+			var out []byte
 			for {
-				if _, err := br.ReadSlice('\n'); err != nil {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
 					return
+				}
+				if index {
+					if out, _, err = payload.Build(out[:0], ep.Name, line[:len(line)-1]); err != nil {
+						panic(fmt.Sprintf("indexed read: %v", err)) // a flood line is valid
+					}
 				}
 				count.Add(1)
 			}
