@@ -226,8 +226,11 @@ func (w *watcher) flushBatch() {
 	}
 	// The unhashed payload, if any, is in b: hash it while it is ours.
 	w.settleBoundary()
+	// Counted before the hand-over: from then on b is the consumer's,
+	// which may recycle it (and another host reuse it) at once.
+	n := uint64(len(b.Events))
 	if w.deliver(b) {
-		w.delivered.Add(uint64(len(b.Events)))
+		w.delivered.Add(n)
 		w.batch = nil
 		return
 	}
