@@ -333,3 +333,19 @@ func TestExtractErrors(t *testing.T) {
 		t.Error("a failed Extract set a value")
 	}
 }
+
+// The description of docker.type names every type a daemon emits.
+func TestTypeFieldNamesEveryEventType(t *testing.T) {
+	for _, f := range Fields() {
+		if f.Name != "docker.type" {
+			continue
+		}
+		for _, typ := range payload.EventTypes {
+			if !regexp.MustCompile(`\b` + typ + `\b`).MatchString(f.Desc) {
+				t.Errorf("docker.type's description does not name %q: %s", typ, f.Desc)
+			}
+		}
+		return
+	}
+	t.Fatal("no docker.type field")
+}

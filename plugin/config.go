@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/stream"
 )
 
@@ -145,10 +146,13 @@ var configSchema string
 
 // eventTypes are the event types a Docker daemon emits; a filter naming
 // another type could never match, which is almost surely a typo.
-var eventTypes = map[string]bool{
-	"container": true, "image": true, "volume": true, "network": true, "daemon": true,
-	"plugin": true, "service": true, "node": true, "secret": true, "config": true, "builder": true,
-}
+var eventTypes = func() map[string]bool {
+	m := make(map[string]bool, len(payload.EventTypes))
+	for _, t := range payload.EventTypes {
+		m[t] = true
+	}
+	return m
+}()
 
 // actionPattern matches an action as the daemon's event filter takes it:
 // a name, optionally with the suffix some actions carry
@@ -289,10 +293,7 @@ func (c *Config) validate() error {
 }
 
 func knownTypes() string {
-	names := make([]string, 0, len(eventTypes))
-	for t := range eventTypes {
-		names = append(names, t)
-	}
+	names := slices.Clone(payload.EventTypes)
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }

@@ -6,11 +6,14 @@ package plugin
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xeipuuv/gojsonschema"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
 
 func TestParseConfigEmptyMeansDefaults(t *testing.T) {
@@ -176,6 +179,35 @@ func TestSchemaDescribesEveryConfigKey(t *testing.T) {
 	walk("", reflect.TypeOf(Config{}))
 	if !reflect.DeepEqual(fromSchema, fromStruct) {
 		t.Errorf("schema keys %v\nstruct keys %v", fromSchema, fromStruct)
+	}
+}
+
+// The schema's enum of filters.types is payload.EventTypes, the list the
+// configuration is checked against.
+func TestSchemaNamesEveryEventType(t *testing.T) {
+	var schema struct {
+		Properties struct {
+			Filters struct {
+				Properties struct {
+					Types struct {
+						Items struct {
+							Enum []string `json:"enum"`
+						} `json:"items"`
+					} `json:"types"`
+				} `json:"properties"`
+			} `json:"filters"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(configSchema), &schema); err != nil {
+		t.Fatal(err)
+	}
+	if got := schema.Properties.Filters.Properties.Types.Items.Enum; !slices.Equal(got, payload.EventTypes) {
+		t.Errorf("schema enum of filters.types %q, want payload.EventTypes %q", got, payload.EventTypes)
+	}
+	for _, typ := range payload.EventTypes {
+		if _, err := ParseConfig(`{"filters":{"types":["` + typ + `"]}}`); err != nil {
+			t.Errorf("type %q refused: %v", typ, err)
+		}
 	}
 }
 

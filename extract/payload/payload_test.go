@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -522,6 +523,24 @@ func TestBuildRefusesDataAfterNUL(t *testing.T) {
 	} {
 		if _, _, err := Build(nil, "h", []byte(line)); err == nil {
 			t.Errorf("Build(%q) accepted data after the object", line)
+		}
+	}
+}
+
+// internSink keeps intern's result alive, so that a copy would allocate.
+var internSink string
+
+// Every event type, the plugin's own included, is a constant of intern:
+// reading Type off a payload allocates nothing.
+func TestEventTypesAreInterned(t *testing.T) {
+	for _, typ := range append(slices.Clone(EventTypes), "dockerfleet") {
+		line := []byte(`"` + typ + `"`)
+		s := slot{off: 1, n: uint32(len(typ))}
+		if got := intern(line, s); got != typ {
+			t.Fatalf("intern of %q: %q", typ, got)
+		}
+		if n := testing.AllocsPerRun(10, func() { internSink = intern(line, s) }); n != 0 {
+			t.Errorf("intern of %q allocates (%v per call): not a constant", typ, n)
 		}
 	}
 }

@@ -81,6 +81,16 @@ func view(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// EventTypes are the types of event a Docker daemon emits (an event
+// line's Type), as of Engine API 1.51. The plugin's own health events have
+// type "dockerfleet" besides. Configuration checks, the schema and the
+// field descriptions name these; their tests compare them with this list.
+// Read only.
+var EventTypes = []string{
+	"container", "image", "volume", "network", "daemon",
+	"plugin", "service", "node", "secret", "config", "builder",
+}
+
 // intern returns the unescaped contents of slot s in line as a string that
 // does not alias line: a constant for the types and actions Docker uses,
 // else a copy.
