@@ -7,8 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -492,13 +490,13 @@ func TestIdleHostHoldsOneConnectionAndOneGoroutine(t *testing.T) {
 // the direct connection; one whose CA does not verify the daemon is down,
 // with the TLS error as the reason.
 func TestTLSHostStreams(t *testing.T) {
-	certs, err := dockerdCerts(shortTemp(t))
+	certs, err := dockerd.GenerateCerts(shortTemp(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := fakedocker.New("tls")
 	defer srv.Close()
-	cfg, err := certs.serverConfig()
+	cfg, err := certs.ServerTLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,32 +528,6 @@ func TestTLSHostStreams(t *testing.T) {
 	if n := count(all, "good", ActionStreamUp); n != 1 {
 		t.Errorf("%d more stream_up after the drop, want 1: %s", n, summary(all))
 	}
-}
-
-// tlsCerts is hosts/dockerd's test material, with the fake daemon's side.
-type tlsCerts struct{ *dockerd.Certs }
-
-func dockerdCerts(dir string) (tlsCerts, error) {
-	c, err := dockerd.GenerateCerts(dir)
-	return tlsCerts{c}, err
-}
-
-// serverConfig requires a client certificate of the CA, as dockerd with
-// --tlsverify does.
-func (c tlsCerts) serverConfig() (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(c.ServerCert, c.ServerKey)
-	if err != nil {
-		return nil, err
-	}
-	pem, err := os.ReadFile(c.CA)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("no certificate in %s", c.CA)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}, nil
 }
 
 // waitReadable returns once data came, and reads none of it; and it ends

@@ -124,6 +124,30 @@ func (c *Certs) ClientTLSConfig() (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
+// ServerTLSConfig returns a tls.Config that presents ServerCert/ServerKey
+// and requires a client certificate issued by CA, as dockerd --tlsverify
+// does: for fake daemons speaking TLS like a real one.
+func (c *Certs) ServerTLSConfig() (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(c.ServerCert, c.ServerKey)
+	if err != nil {
+		return nil, fmt.Errorf("dockerd: server key pair %s: %w", c.ServerCert, err)
+	}
+	caPEM, err := os.ReadFile(c.CA)
+	if err != nil {
+		return nil, fmt.Errorf("dockerd: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("dockerd: no certificate in %s", c.CA)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS12,
+	}, nil
+}
+
 // authority is an in-memory CA that signs leaf certificates.
 type authority struct {
 	cert *x509.Certificate

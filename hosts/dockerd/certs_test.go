@@ -122,3 +122,47 @@ func TestGenerateCertsMissingDir(t *testing.T) {
 		t.Fatalf("GenerateCerts below a file: err = %v, want one naming %s", err, blocker)
 	}
 }
+
+// handshake runs a TLS handshake between client and server over a pipe and
+// returns the server side's error.
+func handshake(t *testing.T, client, server *tls.Config) error {
+	t.Helper()
+	c, s := net.Pipe()
+	defer c.Close()
+	defer s.Close()
+	client = client.Clone()
+	client.ServerName = "localhost"
+	go func() { _ = tls.Client(c, client).Handshake(); c.Close() }()
+	srv := tls.Server(s, server)
+	_ = srv.SetDeadline(time.Now().Add(10 * time.Second))
+	return srv.Handshake()
+}
+
+// The server side accepts the accepted client, and refuses a client
+// without a certificate, as dockerd --tlsverify does.
+func TestServerTLSConfigRequiresTheClient(t *testing.T) {
+	c, err := GenerateCerts(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := c.ServerTLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := c.ClientTLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := handshake(t, client, server); err != nil {
+		t.Errorf("accepted client refused: %v", err)
+	}
+	anonymous := client.Clone()
+	anonymous.Certificates = nil
+	if err := handshake(t, anonymous, server); err == nil {
+		t.Error("client without a certificate accepted")
+	}
+	c.ServerKey = filepath.Join(t.TempDir(), "missing.pem")
+	if _, err := c.ServerTLSConfig(); err == nil || !strings.Contains(err.Error(), c.ServerCert) {
+		t.Errorf("missing server key: error %v, want one naming %s", err, c.ServerCert)
+	}
+}

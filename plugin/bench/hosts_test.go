@@ -6,7 +6,6 @@ package bench
 import (
 	"bufio"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,7 +72,7 @@ func runServerChild(raw string) int {
 	var cfg *tls.Config
 	if spec.TLS != nil {
 		var err error
-		if cfg, err = serverTLS(spec.TLS); err != nil {
+		if cfg, err = spec.TLS.ServerTLSConfig(); err != nil {
 			fmt.Fprintln(os.Stderr, "server child:", err)
 			return 2
 		}
@@ -98,30 +97,6 @@ func runServerChild(raw string) int {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	_ = srv.Close()
 	return 0
-}
-
-// serverTLS is the fake daemon's TLS: its certificate, and client
-// certificates required and verified against the test CA, as dockerd
-// --tlsverify does.
-func serverTLS(c *dockerd.Certs) (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(c.ServerCert, c.ServerKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := os.ReadFile(c.CA)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("no certificate in %s", c.CA)
-	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{pair},
-		ClientCAs:    pool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   tls.VersionTLS12,
-	}, nil
 }
 
 // perChild is how many hosts one server child serves: each costs it a

@@ -6,7 +6,6 @@ package proxytest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -60,19 +59,10 @@ func newDaemon(t *testing.T, label string) *daemon {
 // the daemon's certificate against "localhost", the name it carries.
 func newTLSDaemon(t *testing.T, label string, certs *dockerd.Certs) *daemon {
 	t.Helper()
-	pair, err := tls.LoadX509KeyPair(certs.ServerCert, certs.ServerKey)
+	cfg, err := certs.ServerTLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	caPEM, err := os.ReadFile(certs.CA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("no certificate in %s", certs.CA)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
 	return startDaemon(t, label, "2376", cfg, "certdir="+optionValue(certs.Dir)+"&servername=localhost")
 }
 
