@@ -40,7 +40,11 @@ type Config struct {
 	// silent for longer than that.
 	StillDownInterval Duration `json:"stillDownInterval"`
 	// BufferSize is the number of events held between the hosts and Falco;
-	// past it, events are dropped, counted and reported as lost.
+	// past it, events are dropped, counted and reported as lost. It holds
+	// at most BufferSize/16 batches of 16 KiB of payloads (32 MiB for the
+	// default) while Falco falls behind, none while it keeps up. The
+	// default absorbs the moments when Falco's thread waits for a core
+	// under a flood from many hosts (see readerWorkers).
 	BufferSize uint32 `json:"bufferSize"`
 	// MaxEventSize is the largest event, in bytes, that reaches Falco; a larger
 	// one is skipped and reported as lost.
@@ -120,7 +124,7 @@ const (
 	defaultBatchSize    = 128
 	maxMaxEventSize     = 16 * 1024 * 1024
 	maxBatchSize        = 65536
-	defaultBufferSize   = 4096
+	defaultBufferSize   = 32768
 	maxBufferSize       = 1 << 20
 )
 

@@ -65,12 +65,20 @@ var spareProc = sync.OnceValue(func() int {
 })
 
 // readerWorkers is how many hosts' readers may work at once on cores
-// cores: one less, so that Falco's thread finds a core as well as a P.
-// With as many working readers as cores, it waited for a core under a
-// flood from 100 hosts, the stream's channel filled up and the readers
-// built events only to drop them: 0.88-0.89 M events/s delivered, against
-// 1.23-1.45 M with one core left (2 cores; docs/PERFORMANCE.md).
-func readerWorkers(cores int) int { return max(1, cores-1) }
+// cores: one less, so that Falco's thread finds a core as well as a P,
+// but at least two.
+//
+// With as many working readers as cores and a 4,096-event queue
+// (bufferSize), Falco's thread waited for a core under a flood from 100
+// hosts, the queue filled up and the readers built events only to drop
+// them: 0.88-0.89 M events/s delivered, against 1.23-1.45 M with one core
+// left. On 2 cores, though, one core left means one working reader, and
+// reading is then bound to that core: at 100 and 1,000 hosts the reader's
+// core was the limit. Two readers with a queue of 32,768 events (the
+// default bufferSize since) deliver 1.68-1.86 and 1.40-1.64 M/s there,
+// against 1.16-1.66 and 1.17-1.34 with one; the larger queue absorbs the
+// moments when Falco's thread waits for a core (docs/PERFORMANCE.md).
+func readerWorkers(cores int) int { return max(2, cores-1) }
 
 // gcPercent is the GOGC of the plugin's Go runtime (its own, apart from
 // Falco's and other plugins'), unless Falco's environment sets GOGC. An

@@ -100,6 +100,51 @@ ss_plugin_rc abihost_next_batch(const plugin_api* p, uintptr_t s, uintptr_t h, a
 	return p->next_batch((ss_plugin_t*)s, (ss_instance_t*)h, &out->n, &out->evts);
 }
 
+// PPME_PLUGINEVENT_E, the type of every plugin event in libscap.
+#define ABIHOST_PLUGIN_EVENT_TYPE 322
+
+// abihost_drain is Falco's event loop reduced to its calls into the plugin:
+// next_batch again and again on one thread until want events came, reading
+// each event's header as libscap does when it hands the events on one by
+// one. It runs in C so that the loop costs what Falco's own does: a Go
+// loop around a cgo call per batch adds the Go runtime's cgo transitions,
+// and its sysmon takes the P of a call that waits in the plugin, to the
+// benchmark's account, not the plugin's. It stops early, returning the
+// plugin's code, on EOF or failure, and on a malformed event (st->bad).
+ss_plugin_rc abihost_drain(const plugin_api* p, uintptr_t s, uintptr_t h, uint64_t want, abihost_drain_stats* st) {
+	memset(st, 0, sizeof(*st));
+	st->bad = -1;
+	// The smallest plugin event: header, two parameter lengths, plugin ID.
+	const uint32_t fixed = (uint32_t)sizeof(ss_plugin_event) + 2 * 4 + 4;
+	while(st->events < want) {
+		uint32_t n = 0;
+		ss_plugin_event** evts = NULL;
+		ss_plugin_rc rc = p->next_batch((ss_plugin_t*)s, (ss_instance_t*)h, &n, &evts);
+		st->calls++;
+		if(rc == SS_PLUGIN_TIMEOUT) {
+			st->timeouts++;
+		} else if(rc != SS_PLUGIN_SUCCESS) {
+			return rc;
+		}
+		if(n > 0 && evts == NULL) {
+			st->bad = 0;
+			st->bad_batch_len = n;
+			return SS_PLUGIN_FAILURE;
+		}
+		for(uint32_t i = 0; i < n; i++) {
+			const ss_plugin_event* e = evts[i];
+			if(e == NULL || e->type != ABIHOST_PLUGIN_EVENT_TYPE || e->nparams != 2 || e->len < fixed) {
+				st->bad = (int64_t)i;
+				st->bad_batch_len = n;
+				return SS_PLUGIN_FAILURE;
+			}
+			st->bytes += e->len;
+		}
+		st->events += n;
+	}
+	return SS_PLUGIN_SUCCESS;
+}
+
 ss_plugin_rc abihost_extract(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in) {
 	return p->extract_fields((ss_plugin_t*)s, e, in);
 }

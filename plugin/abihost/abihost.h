@@ -31,6 +31,16 @@ typedef struct abihost_batch {
 	ss_plugin_event** evts;
 } abihost_batch;
 
+// abihost_drain_stats is what abihost_drain counted.
+typedef struct abihost_drain_stats {
+	uint64_t events;    // events returned by next_batch
+	uint64_t calls;     // next_batch calls
+	uint64_t timeouts;  // calls that returned SS_PLUGIN_TIMEOUT
+	uint64_t bytes;     // sum of the events' lengths (header included)
+	int64_t bad;        // index in its batch of the first malformed event; -1: none
+	uint32_t bad_batch_len;
+} abihost_drain_stats;
+
 // The plugin state (ss_plugin_t*) and instance (ss_instance_t*) cross into
 // Go as uintptr_t, never as pointers: they are opaque to the host, and
 // plugin-sdk-go makes them cgo handles, small integers (1, 2, ...). Held
@@ -50,6 +60,7 @@ const char* abihost_get_progress(const plugin_api* p, uintptr_t s, uintptr_t h, 
 int abihost_has_event_to_string(const plugin_api* p);
 const char* abihost_event_to_string(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e);
 ss_plugin_rc abihost_next_batch(const plugin_api* p, uintptr_t s, uintptr_t h, abihost_batch* out);
+ss_plugin_rc abihost_drain(const plugin_api* p, uintptr_t s, uintptr_t h, uint64_t want, abihost_drain_stats* st);
 ss_plugin_rc abihost_extract(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in);
 void abihost_init_extract_input(ss_plugin_field_extract_input* in, uintptr_t owner);
 void abihost_call_log_fn(uintptr_t owner, const char* component, const char* msg, uint32_t sev);

@@ -599,3 +599,36 @@ func TestLogCallback(t *testing.T) {
 		t.Errorf("%d log lines after a late log, want 2", n)
 	}
 }
+
+func TestDrain(t *testing.T) {
+	p := loadInit(t, `{"message": "hi", "async": false}`)
+	const total = 300 // three batches: 128 + 128 + 44
+	in, err := p.Open(strconv.Itoa(total))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	// Two batches, then the rest up to EOF.
+	st, err := in.Drain(200)
+	if err != nil || st.Events != 2*testBatchSize || st.Calls != 2 || st.Timeouts != 0 {
+		t.Fatalf("Drain(200) = %+v, %v; want 2 batches of %d", st, err, testBatchSize)
+	}
+	// Each event is a header of 26 bytes, two parameter lengths, the plugin
+	// ID and a payload of at least "count=N msg=hi parity=even".
+	if min := st.Events * uint64(evtHeaderSize+12+len("count=0 msg=hi parity=odd")); st.Bytes < min {
+		t.Errorf("Drain counted %d bytes for %d events, want at least %d", st.Bytes, st.Events, min)
+	}
+	st, err = in.Drain(1000)
+	if !errors.Is(err, io.EOF) || st.Events != total-2*testBatchSize {
+		t.Fatalf("Drain to the end = %+v, %v; want %d events and EOF", st, err, total-2*testBatchSize)
+	}
+	// Event numbers went on across Drain: the next event after the
+	// drained ones would be total+1.
+	if p.evtnum != total {
+		t.Errorf("event number after draining %d events: %d", total, p.evtnum)
+	}
+	in.Close()
+	if _, err := in.Drain(1); err == nil {
+		t.Error("Drain after Close succeeded")
+	}
+}
