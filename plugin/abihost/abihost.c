@@ -4,6 +4,8 @@
 #include "abihost.h"
 #include "_cgo_export.h"
 
+#include <time.h>
+
 // The SDK's loader, compiled here (once) under the names abihost.h gives it.
 #include "plugin_loader.c"
 
@@ -111,9 +113,20 @@ ss_plugin_rc abihost_next_batch(const plugin_api* p, uintptr_t s, uintptr_t h, a
 // and its sysmon takes the P of a call that waits in the plugin, to the
 // benchmark's account, not the plugin's. It stops early, returning the
 // plugin's code, on EOF or failure, and on a malformed event (st->bad).
+static ss_plugin_rc abihost_drain_loop(const plugin_api* p, uintptr_t s, uintptr_t h, uint64_t want, abihost_drain_stats* st);
+
 ss_plugin_rc abihost_drain(const plugin_api* p, uintptr_t s, uintptr_t h, uint64_t want, abihost_drain_stats* st) {
 	memset(st, 0, sizeof(*st));
 	st->bad = -1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	ss_plugin_rc rc = abihost_drain_loop(p, s, h, want, st);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	st->thread_cpu_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	return rc;
+}
+
+static ss_plugin_rc abihost_drain_loop(const plugin_api* p, uintptr_t s, uintptr_t h, uint64_t want, abihost_drain_stats* st) {
 	// The smallest plugin event: header, two parameter lengths, plugin ID.
 	const uint32_t fixed = (uint32_t)sizeof(ss_plugin_event) + 2 * 4 + 4;
 	while(st->events < want) {

@@ -37,6 +37,7 @@ typedef struct abihost_drain_stats {
 	uint64_t calls;     // next_batch calls
 	uint64_t timeouts;  // calls that returned SS_PLUGIN_TIMEOUT
 	uint64_t bytes;     // sum of the events' lengths (header included)
+	uint64_t thread_cpu_ns;  // CPU time of the calling thread in the loop
 	int64_t bad;        // index in its batch of the first malformed event; -1: none
 	uint32_t bad_batch_len;
 } abihost_drain_stats;

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unsafe"
 )
 
@@ -152,6 +153,9 @@ type DrainStats struct {
 	Calls    uint64 // next_batch calls
 	Timeouts uint64 // calls answered with SS_PLUGIN_TIMEOUT
 	Bytes    uint64 // sum of the events' lengths, headers included
+	// ThreadCPU is the CPU time of the thread that ran the loop: Falco's
+	// thread's share, plugin code included.
+	ThreadCPU time.Duration
 }
 
 // Drain calls next_batch until at least n events came, in a loop written in
@@ -172,7 +176,7 @@ func (in *Instance) Drain(n uint64) (DrainStats, error) {
 	st := (*C.abihost_drain_stats)(C.calloc(1, C.sizeof_abihost_drain_stats))
 	defer C.free(unsafe.Pointer(st))
 	rc := C.abihost_drain(p.api, p.state, in.h, C.uint64_t(n), st)
-	got := DrainStats{Events: uint64(st.events), Calls: uint64(st.calls), Timeouts: uint64(st.timeouts), Bytes: uint64(st.bytes)}
+	got := DrainStats{Events: uint64(st.events), Calls: uint64(st.calls), Timeouts: uint64(st.timeouts), Bytes: uint64(st.bytes), ThreadCPU: time.Duration(st.thread_cpu_ns)}
 	p.evtnum += got.Events
 	switch {
 	case st.bad >= 0:

@@ -142,6 +142,16 @@ func drainRate(b *testing.B, in *abihost.Instance) float64 {
 	}
 	rate := float64(st.Events) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "events/s")
+	if st.Calls > 0 {
+		// How full Falco's batches came: next_batch's own cost is per call.
+		b.ReportMetric(float64(st.Events)/float64(st.Calls), "events/call")
+	}
+	if st.Events > 0 {
+		// Falco's thread: its CPU per event, and the share of the
+		// elapsed time it ran.
+		b.ReportMetric(float64(st.ThreadCPU)/float64(st.Events), "falco-ns/event")
+		b.ReportMetric(100*st.ThreadCPU.Seconds()/b.Elapsed().Seconds(), "falco_busy_%")
+	}
 	reportCPU(b, cpu0, int(st.Events))
 	return rate
 }
