@@ -28,8 +28,8 @@ func TestWriteEventMatchesSDKWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ourBatch.Free()
-	in := &instance{slots: ourBatch.ArrayPtr(), slotCap: slotCap}
-	sdkSlot := (&instance{slots: sdkBatch.ArrayPtr(), slotCap: slotCap}).slot(0)
+	in := newInstance(nil, ourBatch.ArrayPtr(), 1, slotCap)
+	sdkSlot := newInstance(nil, sdkBatch.ArrayPtr(), 1, slotCap).slot(0)
 	ourSlot := in.slot(0)
 	if !bytes.Equal(ourSlot, sdkSlot) {
 		t.Fatalf("new slot differs from the SDK's:\n ours %x\n sdk  %x", ourSlot[:sdk.PluginEventPayloadOffset], sdkSlot[:sdk.PluginEventPayloadOffset])
@@ -75,8 +75,8 @@ func TestSlotBatchWritersMatchSDK(t *testing.T) {
 	if ours.Len() != slots {
 		t.Fatalf("Len %d, want %d", ours.Len(), slots)
 	}
-	sdkIn := &instance{slots: sdkBatch.ArrayPtr(), slotCap: slotCap}
-	ourIn := &instance{slots: ours.ArrayPtr(), slotCap: slotCap}
+	sdkIn := newInstance(nil, sdkBatch.ArrayPtr(), slots, slotCap)
+	ourIn := newInstance(nil, ours.ArrayPtr(), slots, slotCap)
 	for i := range slots {
 		for _, parts := range [][]string{{"abc"}, {"x", "", "yz"}, {}, {string(bytes.Repeat([]byte("q"), slotCap))}} {
 			for _, b := range []sdk.EventWriters{sdkBatch, ours} {

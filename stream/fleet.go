@@ -137,6 +137,12 @@ type Event struct {
 	// TimeNano is the daemon's timeNano for Docker events, the plugin's
 	// clock for health events.
 	TimeNano int64
+	// Framed reports that Options.Headroom bytes lie right before
+	// Payload in the same memory, the consumer's to write while it owns
+	// the batch. Payloads built in their batch's memory (every event of
+	// a flood) have them; a lone payload too large for its batch and
+	// the plugin's own events do not.
+	Framed bool
 }
 
 // Fleet watches a set of hosts. Close it to stop.

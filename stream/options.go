@@ -86,6 +86,18 @@ type Options struct {
 	// at once (see "Readers leave a core to the consumer" in the package
 	// doc). Zero means GOMAXPROCS-1, and at least 1.
 	Workers int
+	// Headroom is how many bytes a reader leaves free before each payload
+	// it builds in a batch's memory (Event.Framed): the consumer may
+	// write them, to frame the payload where it lies rather than copy it
+	// (the plugin writes Falco's event header there). At most
+	// MaxHeadroom.
+	Headroom int
+	// Frame, when set, writes the Headroom bytes before each payload
+	// built in a batch (room), for the event ev of that payload, in the
+	// reader as it builds the payload: the bytes are then in the
+	// reader's cache rather than written by the consumer after a
+	// transfer between cores.
+	Frame func(room []byte, ev Event)
 	// MaxLineSize is the longest event line kept; longer ones are skipped
 	// and reported as lost (reason malformed). At most payload.MaxLineLen.
 	MaxLineSize int
@@ -93,6 +105,9 @@ type Options struct {
 	// time.Now.
 	Now func() time.Time
 }
+
+// MaxHeadroom bounds Options.Headroom: a header, not a second payload.
+const MaxHeadroom = 256
 
 // withDefaults checks o and fills its zero fields.
 func (o Options) withDefaults() (Options, error) {
@@ -109,6 +124,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Workers < 0 {
 		return o, fmt.Errorf("stream: Workers %d is negative", o.Workers)
+	}
+	if o.Headroom < 0 || o.Headroom > MaxHeadroom {
+		return o, fmt.Errorf("stream: Headroom %d is outside 0..%d", o.Headroom, MaxHeadroom)
 	}
 	if o.MaxLineSize < 0 || o.MaxLineSize > payload.MaxLineLen {
 		return o, fmt.Errorf("stream: MaxLineSize %d is outside 0..%d", o.MaxLineSize, payload.MaxLineLen)

@@ -128,7 +128,8 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if len(line) == 0 {
 		return
 	}
-	need := payload.SizeHint(len(w.host), len(line))
+	room := w.opts.Headroom
+	need := room + payload.SizeHint(len(w.host), len(line))
 	if w.batch != nil && len(w.batch.Events) > 0 && cap(w.batch.buf)-len(w.batch.buf) < need {
 		w.flushBatch() // full: the payload goes into the next one
 	}
@@ -138,7 +139,8 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	b := w.batch
 	var dst []byte
 	if cap(b.buf)-len(b.buf) >= need {
-		dst = b.buf[len(b.buf):]
+		at := len(b.buf) + room
+		dst = b.buf[at:at]
 	}
 	out, meta, err := payload.Build(dst, w.host, line)
 	if err != nil || meta.Type == HealthType {
@@ -181,13 +183,19 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if st != nil {
 		st.count++
 	}
-	if dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst) {
-		// Built in place: advance the room, and cap the payload so that
-		// an append by the consumer cannot run into the next one.
-		b.buf = b.buf[:len(b.buf)+len(out)]
+	framed := dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst)
+	if framed {
+		// Built in place: advance past the headroom and the payload,
+		// and cap the payload so that an append by the consumer cannot
+		// run into the next one.
+		at := len(b.buf) + room
+		b.buf = b.buf[:at+len(out)]
 		out = out[:len(out):len(out)]
+		if w.opts.Frame != nil {
+			w.opts.Frame(b.buf[at-room:at:at], Event{Payload: out, TimeNano: ts, Framed: true})
+		}
 	}
-	b.Events = append(b.Events, Event{Payload: out, TimeNano: ts})
+	b.Events = append(b.Events, Event{Payload: out, TimeNano: ts, Framed: framed})
 	if len(b.Events) >= MaxBatch {
 		w.flushBatch()
 	}

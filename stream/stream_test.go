@@ -11,8 +11,10 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
 	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
@@ -435,6 +437,8 @@ func TestStartRefusesBadInput(t *testing.T) {
 		"min above max":    {[]hosts.Endpoint{ep}, Options{MinBackoff: time.Minute, MaxBackoff: time.Second}},
 		"huge lines":       {[]hosts.Endpoint{ep}, Options{MaxLineSize: 1 << 30}},
 		"negative workers": {[]hosts.Endpoint{ep}, Options{Workers: -1}},
+		"negative room":    {[]hosts.Endpoint{ep}, Options{Headroom: -1}},
+		"huge room":        {[]hosts.Endpoint{ep}, Options{Headroom: MaxHeadroom + 1}},
 		"empty filter":     {[]hosts.Endpoint{ep}, Options{Filters: Filters{Types: []string{""}}}},
 	} {
 		if f, err := Start(context.Background(), tc.eps, tc.o); err == nil {
@@ -480,5 +484,59 @@ func TestFiltersReachTheDaemon(t *testing.T) {
 	all := c.until(5*time.Second, func(all []got) bool { return len(seqs(all, "h-0")) == 1 })
 	if s := seqs(all, "h-0"); !slices.Equal(s, []int{3}) {
 		t.Fatalf("got %v, want only seq 3", s)
+	}
+}
+
+// With Headroom, every payload built in a batch has that many bytes of its
+// own right before it, which Frame writes in the reader: a consumer can
+// hand the payload over where it lies, framed (the plugin does, with
+// Falco's event header). The plugin's own events are not framed.
+func TestHeadroomFramesPayloadsInPlace(t *testing.T) {
+	srv := fakedocker.New("d1")
+	defer srv.Close()
+	eps := unixHosts(t, srv, t.TempDir(), "h", 2)
+	const room = 38
+	var framed atomic.Int64
+	var misplaced atomic.Int64
+	o := testOptions()
+	o.Headroom = room
+	o.Frame = func(r []byte, ev Event) {
+		if len(r) != room || unsafe.Pointer(unsafe.SliceData(ev.Payload)) != unsafe.Add(unsafe.Pointer(unsafe.SliceData(r)), room) {
+			misplaced.Add(1)
+		}
+		for i := range r {
+			r[i] = byte(len(ev.Payload) + i)
+		}
+		framed.Add(1)
+	}
+	f := startFleet(t, eps, o)
+	r := &eventReader{f: f}
+	for range len(eps) { // stream_up of each host
+		if ev := r.mustNext(t); ev.Framed || decode(t, ev).typ != HealthType {
+			t.Fatalf("a health event %+v came framed, or before the hosts were up", decode(t, ev))
+		}
+	}
+	const n = 300
+	publish(srv, n)
+	seen := map[string]int{}
+	for range len(eps) * n {
+		ev := r.mustNext(t)
+		g := decode(t, ev)
+		seen[g.host]++
+		if !ev.Framed {
+			t.Fatalf("event %d of %s not framed", seen[g.host], g.host)
+		}
+		before := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(ev.Payload)), -room)), room)
+		for i, c := range before {
+			if c != byte(len(ev.Payload)+i) {
+				t.Fatalf("event %d of %s: byte %d of its room is %d, not what Frame wrote: the room is not its own", seen[g.host], g.host, i, c)
+			}
+		}
+	}
+	if misplaced.Load() != 0 {
+		t.Errorf("%d rooms given to Frame are not right before their payload", misplaced.Load())
+	}
+	if framed.Load() < int64(len(eps)*n) {
+		t.Errorf("Frame called %d times for %d events", framed.Load(), len(eps)*n)
 	}
 }

@@ -90,3 +90,54 @@ func TestPercentile(t *testing.T) {
 		t.Errorf("percentile(nil) = %v", got)
 	}
 }
+
+// Falco reads the events of a batch until its next call of next_batch, and
+// the plugin hands most payloads over where the fleet built them (framed
+// in place, instance.put): their memory must stay theirs until then, while
+// the readers go on building under a flood. Each batch is read, copied,
+// left for a while as the readers fill and recycle others, then compared
+// with its copy, and read again through event_to_string.
+func TestFramedEventsLastUntilTheNextCall(t *testing.T) {
+	buildLibs(t)
+	srv := fakedocker.New("frames")
+	defer srv.Close()
+	srv.Flood(true)
+	const hosts = 4
+	params := unixFleet(t, srv, shortDir(t), hosts)
+	_, in := open(t, libs.fleet, "", params)
+	waitStreams(t, srv, hosts)
+	waitEvents(t, in, 2000)
+	buf := make([]abihost.Event, 0, 1024)
+	checked := 0
+	for round := 0; round < 20; round++ {
+		evts, err := in.ReadBatch(buf)
+		if err != nil && !errors.Is(err, abihost.ErrTimeout) {
+			t.Fatal(err)
+		}
+		snaps := make([][]byte, len(evts))
+		for i, ev := range evts {
+			snaps[i] = bytes.Clone(ev.Payload)
+		}
+		time.Sleep(20 * time.Millisecond) // thousands of events built meanwhile
+		for i, ev := range evts {
+			if !bytes.Equal(ev.Payload, snaps[i]) {
+				t.Fatalf("round %d, event %d of %d: payload changed before the next call", round, i, len(evts))
+			}
+			p, err := payload.Parse(ev.Payload)
+			if err != nil {
+				t.Fatalf("round %d, event %d: %v", round, i, err)
+			}
+			if tn, ok := p.TimeNano(); ok && uint64(tn) != ev.Timestamp {
+				t.Fatalf("round %d, event %d: timestamp %d, payload's timeNano %d", round, i, ev.Timestamp, tn)
+			}
+			// The header is read again from the plugin's memory.
+			if s, err := in.String(ev); err != nil || s == "" {
+				t.Fatalf("round %d, event %d: event_to_string = %q, %v", round, i, s, err)
+			}
+		}
+		checked += len(evts)
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d events checked", checked)
+	}
+}
