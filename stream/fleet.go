@@ -87,7 +87,10 @@
 // many working readers as cores, it waited for a core instead, Batches
 // filled up and the readers built events only to drop them. So the
 // plugin gives its runtime one P more than it has cores, and sets
-// Workers to one less than its cores (docs/PERFORMANCE.md). A flooding
+// Workers to one less than its cores, but at least two: on 2 cores one
+// working reader bound reading to one core, and two with a queue large
+// enough for the moments the consumer waits for a core deliver more
+// (docs/PERFORMANCE.md). A flooding
 // host's indexer (pipeline.go) only starts on a token that is free, and
 // holds it while it works.
 //
