@@ -259,10 +259,10 @@ const (
 )
 
 // put makes ev event n of Falco's batch, and reports whether it fit. A
-// payload framed in its batch (stream.Event.Framed: the fleet left
-// sdk.PluginEventPayloadOffset bytes before it) gets Falco's header there
-// and is handed over where it lies, its batch pinned until the next call;
-// any other is copied into slot n.
+// payload framed in its batch (stream.Event.Framed: the reader left
+// sdk.PluginEventPayloadOffset bytes before it and wrote Falco's header
+// there, frameEvent) is handed over where it lies, its batch pinned until
+// the next call; any other is copied into slot n.
 //
 // Framing in place spares Falco's thread a copy of every payload, which
 // was most of its time in next_batch under a flood: 72-192 ns of its CPU

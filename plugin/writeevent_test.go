@@ -52,6 +52,13 @@ func TestWriteEventMatchesSDKWriter(t *testing.T) {
 		if !bytes.Equal(ourSlot[:total], sdkSlot[:total]) {
 			t.Errorf("size %d: slot differs from the SDK's:\n ours %x\n sdk  %x", size, ourSlot[:total], sdkSlot[:total])
 		}
+		// The header the readers write before a payload framed in place
+		// (frameEvent) is the SDK's too.
+		hdr := bytes.Repeat([]byte{0xee}, sdk.PluginEventPayloadOffset)
+		frameEvent(hdr, ev)
+		if !bytes.Equal(hdr, sdkSlot[:sdk.PluginEventPayloadOffset]) {
+			t.Errorf("size %d: framed header differs from the SDK's:\n ours %x\n sdk  %x", size, hdr, sdkSlot[:sdk.PluginEventPayloadOffset])
+		}
 	}
 	if writeEvent(ourSlot, slotCap, stream.Event{Payload: make([]byte, slotCap+1)}) {
 		t.Error("a payload larger than the slot was accepted")

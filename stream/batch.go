@@ -24,10 +24,10 @@ type Batch struct {
 	buf    []byte // backs the payloads built in place
 }
 
-// batchPool holds recycled batches: a consumer that is done with a
-// batch's events (the plugin, once Falco's next call shows Falco is done
-// with them) gives it back, and a flood then allocates nothing per event (the garbage collector took about a
-// sixth of a flooding plugin's time).
+// batchPool holds recycled batches: a consumer done with a batch's
+// events (the plugin, once Falco's next call shows that Falco is) gives it
+// back, and a flood then allocates nothing per event (the garbage
+// collector took about a sixth of a flooding plugin's time).
 var batchPool = sync.Pool{New: func() any {
 	return &Batch{Events: make([]Event, 0, MaxBatch), buf: make([]byte, 0, batchBufSize)}
 }}

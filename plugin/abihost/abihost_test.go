@@ -295,12 +295,8 @@ func TestOpenParams(t *testing.T) {
 // readAll reads an instance to EOF, checking every event and its fields as
 // it goes, and returns the number of events.
 func TestStreamAndExtract(t *testing.T) {
-	p := loadInit(t, `{"message": "hi", "async": false}`)
 	const total = 300 // three batches: 128 + 128 + 44
-	in, err := p.Open(strconv.Itoa(total))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, in := openCounter(t, total)
 	defer in.Close()
 	reqs := requests(t, p, "test.count", "test.msg", "test.attr[parity]", "test.attr[nokey]", "test.even", "test.digits", "test.evtnum")
 	x, err := in.NewExtractor(reqs)
@@ -600,13 +596,21 @@ func TestLogCallback(t *testing.T) {
 	}
 }
 
-func TestDrain(t *testing.T) {
+// openCounter opens the test plugin (message "hi", async off) for total
+// counter events.
+func openCounter(t *testing.T, total int) (*Plugin, *Instance) {
+	t.Helper()
 	p := loadInit(t, `{"message": "hi", "async": false}`)
-	const total = 300 // three batches: 128 + 128 + 44
 	in, err := p.Open(strconv.Itoa(total))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, in
+}
+
+func TestDrain(t *testing.T) {
+	const total = 300 // three batches: 128 + 128 + 44
+	p, in := openCounter(t, total)
 	defer in.Close()
 	// Two batches, then the rest up to EOF.
 	st, err := in.Drain(200)
