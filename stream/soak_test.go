@@ -20,11 +20,30 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
 	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
 )
+
+// soakRoom is the headroom of the soak's fleet: the plugin's header size.
+const soakRoom = 38
+
+// soakFrame writes, in the room before ev's payload, its length and then
+// the payload's first bytes: soakFramed reads them back.
+func soakFrame(room []byte, ev Event) {
+	room[0], room[1] = byte(len(ev.Payload)), byte(len(ev.Payload)>>8)
+	copy(room[2:], ev.Payload)
+}
+
+// soakFramed reports whether the room before ev's payload still holds
+// what soakFrame wrote: nothing else wrote over it.
+func soakFramed(ev Event) bool {
+	room := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(ev.Payload)), -soakRoom)), soakRoom)
+	n := min(len(ev.Payload), soakRoom-2)
+	return room[0] == byte(len(ev.Payload)) && room[1] == byte(len(ev.Payload)>>8) && string(room[2:2+n]) == string(ev.Payload[:n])
+}
 
 var soakDuration = flag.Duration("soak.duration", 0, "how long TestSoak injects faults (default $DOCKERFLEET_SOAK_DURATION, else 3m)")
 
@@ -120,6 +139,9 @@ func TestSoak(t *testing.T) {
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 		CallTimeout: time.Second, PingInterval: time.Second, StillDownInterval: 2 * time.Second,
 		Buffer: 512,
+		// As the plugin runs the fleet: a header framed before each
+		// payload built in a batch, and every batch recycled once read.
+		Headroom: soakRoom, Frame: soakFrame,
 	}
 	f, err := Start(context.Background(), eps, o)
 	if err != nil {
@@ -141,6 +163,9 @@ func TestSoak(t *testing.T) {
 			for _, ev := range b.Events {
 				for time.Now().UnixNano() < pauseUntil.Load() {
 					time.Sleep(10 * time.Millisecond)
+				}
+				if ev.Framed && !soakFramed(ev) {
+					t.Errorf("a framed payload's room does not hold what Frame wrote for it")
 				}
 				p, err := payload.Parse(ev.Payload)
 				if err != nil {
@@ -164,6 +189,7 @@ func TestSoak(t *testing.T) {
 				}
 				sinkMu.Unlock()
 			}
+			f.Recycle(b)
 		}
 	}()
 
