@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -70,9 +71,7 @@ func newInstance(fleet *stream.Fleet, slots unsafe.Pointer, n, slotCap int) *ins
 	if fleet != nil {
 		i.fleet, i.batches = fleet, fleet.Batches()
 	}
-	for _, p := range unsafe.Slice((*unsafe.Pointer)(slots), n) {
-		i.slotAddrs = append(i.slotAddrs, p)
-	}
+	i.slotAddrs = slices.Clone(unsafe.Slice((*unsafe.Pointer)(slots), n))
 	return i
 }
 

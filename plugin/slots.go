@@ -66,13 +66,8 @@ func newSlotBatch(n, slotCap int) (*slotBatch, error) {
 	b := &slotBatch{mem: mem, n: n, stride: stride, slotCap: slotCap, writers: make([]slotWriter, n)}
 	for i := range n {
 		slot := b.slot(i)
-		binary.NativeEndian.PutUint64(slot[evtOffTimestamp:], math.MaxUint64)
-		binary.NativeEndian.PutUint64(slot[evtOffTid:], math.MaxUint64)
-		binary.NativeEndian.PutUint32(slot[evtOffLen:], sdk.PluginEventPayloadOffset)
-		binary.NativeEndian.PutUint16(slot[evtOffType:], pluginEventType)
-		binary.NativeEndian.PutUint32(slot[evtOffNParams:], pluginEventNParams)
-		binary.NativeEndian.PutUint32(slot[evtOffIDLen:], pluginEventIDLength)
-		// The payload length and the plugin ID are 0, as mapped.
+		// An empty event stamped by the framework: the SDK's slot.
+		writeHeader(slot, 0, 0)
 		// Outside Go's heap: the pointer is stored as a plain word.
 		*(*uintptr)(unsafe.Pointer(&mem[i*8])) = uintptr(unsafe.Pointer(&slot[0]))
 		b.writers[i] = slotWriter{slot: slot, slotCap: slotCap}

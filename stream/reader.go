@@ -138,8 +138,8 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	}
 	b := w.batch
 	var dst []byte
+	at := len(b.buf) + room // where a payload built in place starts
 	if cap(b.buf)-len(b.buf) >= need {
-		at := len(b.buf) + room
 		dst = b.buf[at:at]
 	}
 	out, meta, err := payload.Build(dst, w.host, line)
@@ -183,19 +183,18 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if st != nil {
 		st.count++
 	}
-	framed := dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst)
-	if framed {
+	ev := Event{Payload: out, TimeNano: ts, Framed: dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst)}
+	if ev.Framed {
 		// Built in place: advance past the headroom and the payload,
 		// and cap the payload so that an append by the consumer cannot
 		// run into the next one.
-		at := len(b.buf) + room
 		b.buf = b.buf[:at+len(out)]
-		out = out[:len(out):len(out)]
+		ev.Payload = out[:len(out):len(out)]
 		if w.opts.Frame != nil {
-			w.opts.Frame(b.buf[at-room:at:at], Event{Payload: out, TimeNano: ts, Framed: true})
+			w.opts.Frame(b.buf[at-room:at:at], ev)
 		}
 	}
-	b.Events = append(b.Events, Event{Payload: out, TimeNano: ts, Framed: framed})
+	b.Events = append(b.Events, ev)
 	if len(b.Events) >= MaxBatch {
 		w.flushBatch()
 	}

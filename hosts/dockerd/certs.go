@@ -113,13 +113,9 @@ func (c *Certs) ClientTLSConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dockerd: client key pair %s: %w", c.Cert, err)
 	}
-	caPEM, err := os.ReadFile(c.CA)
+	pool, err := c.caPool()
 	if err != nil {
-		return nil, fmt.Errorf("dockerd: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("dockerd: no certificate in %s", c.CA)
+		return nil, err
 	}
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
@@ -132,6 +128,20 @@ func (c *Certs) ServerTLSConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dockerd: server key pair %s: %w", c.ServerCert, err)
 	}
+	pool, err := c.caPool()
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS12,
+	}, nil
+}
+
+// caPool is a pool holding the certificate of CA.
+func (c *Certs) caPool() (*x509.CertPool, error) {
 	caPEM, err := os.ReadFile(c.CA)
 	if err != nil {
 		return nil, fmt.Errorf("dockerd: %w", err)
@@ -140,12 +150,7 @@ func (c *Certs) ServerTLSConfig() (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("dockerd: no certificate in %s", c.CA)
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-		MinVersion:   tls.VersionTLS12,
-	}, nil
+	return pool, nil
 }
 
 // authority is an in-memory CA that signs leaf certificates.
