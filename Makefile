@@ -12,7 +12,7 @@ DESTDIR    ?= /usr/share/falco/plugins
 PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/...
 # Fuzz targets run by `make test` for a short smoke and by `make fuzz` longer.
 FUZZTIME   ?= 10s
-FUZZ_TARGETS := ./hosts:FuzzParse ./stream:FuzzChunkDecoder ./extract/payload:FuzzBuild ./extract/payload:FuzzParse ./extract:FuzzExtract ./plugin:FuzzParseConfig
+FUZZ_TARGETS := ./hosts:FuzzParse ./stream:FuzzChunkDecoder ./extract/payload:FuzzBuild ./extract/payload:FuzzQuoteMask ./extract/payload:FuzzParse ./extract:FuzzExtract ./plugin:FuzzParseConfig
 
 .PHONY: all build install test unit integration fuzz fuzz-smoke vet bench soak run readme clean
 
@@ -38,9 +38,14 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./plugin/integration/
 	$(GO) vet -tags soak ./stream/
+	$(GO) vet -tags purego ./extract/payload/
+	$(GO) vet -tags dockerfleet_copyonly ./extract/payload/
 
+# The payload package also runs without its assembly (purego), as on a CPU
+# without AVX2 or another architecture.
 unit:
 	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -count=1 -tags purego ./extract/payload/
 
 # The integration tests load the built .so; DOCKERFLEET_SO tells them where.
 integration: $(OUTPUT)

@@ -46,6 +46,18 @@ func BenchmarkBuildFlood(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildCopyOnly is the copy-only reference's Build (the payload
+// without its index) on the flood line: the share of BenchmarkBuildFlood
+// that is not indexing.
+func BenchmarkBuildCopyOnly(b *testing.B) {
+	buf := make([]byte, 0, 64<<10)
+	b.SetBytes(int64(len(floodLine)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buildCopyOnly(buf[:0], "h-0", floodLine)
+	}
+}
+
 // BenchmarkBuildFresh is BenchmarkBuild with a new buffer per line, as when
 // every payload is handed over to another goroutine.
 func BenchmarkBuildFresh(b *testing.B) {

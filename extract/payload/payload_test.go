@@ -544,3 +544,18 @@ func TestEventTypesAreInterned(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildCopyOnly checks the payload of the benchmark's copy-only build:
+// the header, host and line of a payload, then an index of zeros, which
+// Parse refuses (no Type): a copy-only build cannot pass for the plugin.
+func TestBuildCopyOnly(t *testing.T) {
+	p := buildCopyOnly([]byte("x"), "h-0", floodLine)
+	want := append([]byte("x"+Magic+"\x03\x00h-0"), byte(len(floodLine)), byte(len(floodLine)>>8), 0, 0)
+	want = append(append(want, floodLine...), make([]byte, fixedIndex)...)
+	if !bytes.Equal(p, want) {
+		t.Fatalf("copy-only payload:\n%q\nwant\n%q", p, want)
+	}
+	if _, err := Parse(p[1:]); err == nil {
+		t.Error("Parse accepted a copy-only payload")
+	}
+}

@@ -28,8 +28,8 @@ var ingestHosts = []int{1, 10, 100, 1000}
 // size, so that dockerfleet's figure is reported as ratios too.
 var ingestRates = struct {
 	sync.Mutex
-	raw, indexed, naive map[int]float64
-}{raw: map[int]float64{}, indexed: map[int]float64{}, naive: map[int]float64{}}
+	raw, indexed, copyOnly, naive map[int]float64
+}{raw: map[int]float64{}, indexed: map[int]float64{}, copyOnly: map[int]float64{}, naive: map[int]float64{}}
 
 // BenchmarkIngest measures events per second delivered by next_batch from
 // n fake hosts flooding as fast as they can write (one op is one event):
@@ -39,6 +39,10 @@ var ingestRates = struct {
 //     (payload.Build) where it reads it, and drops it: reading and
 //     indexing alone, with no hand-over, no consumer and no ABI, which a
 //     plugin that indexes each event on arrival adds (x_raw);
+//   - copyonly: the plugin itself, built with the tag dockerfleet_copyonly
+//     so that each line is copied into its payload and not indexed: what
+//     reading lines and handing them to Falco costs without the index,
+//     which bounds what any index can reach (x_raw);
 //   - naive: the straightforward plugin (Docker client decode, JSON
 //     re-encode);
 //   - floor: the ABI floor, next_batch writing a fixed payload of the size
@@ -72,25 +76,23 @@ func BenchmarkIngest(b *testing.B) {
 				b.ReportMetric(rate/r, "x_raw")
 			}
 		})
+		b.Run(fmt.Sprintf("copyonly/hosts=%d", n), func(b *testing.B) {
+			rate := floodRate(b, libs.copyOnly, n)
+			ingestRates.Lock()
+			defer ingestRates.Unlock()
+			ingestRates.copyOnly[n] = rate
+			if r := ingestRates.raw[n]; r > 0 {
+				b.ReportMetric(rate/r, "x_raw")
+			}
+		})
 		b.Run(fmt.Sprintf("naive/hosts=%d", n), func(b *testing.B) {
-			srv, params := floodServer(b, n)
-			defer srv.Close()
-			_, in := open(b, libs.naive, "", params)
-			waitStreams(b, srv, n)
-			waitEvents(b, in, 2000)
-			rate := drainRate(b, in)
+			rate := floodRate(b, libs.naive, n)
 			ingestRates.Lock()
 			ingestRates.naive[n] = rate
 			ingestRates.Unlock()
 		})
 		b.Run(fmt.Sprintf("dockerfleet/hosts=%d", n), func(b *testing.B) {
-			srv, params := floodServer(b, n)
-			defer srv.Close()
-			_, in := open(b, libs.fleet, "", params)
-			waitStreams(b, srv, n)
-			waitEvents(b, in, 2000)
-			b.ReportAllocs()
-			rate := drainRate(b, in)
+			rate := floodRate(b, libs.fleet, n)
 			ingestRates.Lock()
 			defer ingestRates.Unlock()
 			if r := ingestRates.raw[n]; r > 0 {
@@ -99,11 +101,27 @@ func BenchmarkIngest(b *testing.B) {
 			if r := ingestRates.indexed[n]; r > 0 {
 				b.ReportMetric(rate/r, "x_indexed")
 			}
+			if r := ingestRates.copyOnly[n]; r > 0 {
+				b.ReportMetric(rate/r, "x_copyonly")
+			}
 			if r := ingestRates.naive[n]; r > 0 {
 				b.ReportMetric(rate/r, "x_naive")
 			}
 		})
 	}
+}
+
+// floodRate opens lib on n flooding hosts and returns the events/s that
+// next_batch delivers once every host streams (drainRate).
+func floodRate(b *testing.B, lib string, n int) float64 {
+	b.Helper()
+	srv, params := floodServer(b, n)
+	defer srv.Close()
+	_, in := open(b, lib, "", params)
+	waitStreams(b, srv, n)
+	waitEvents(b, in, 2000)
+	b.ReportAllocs()
+	return drainRate(b, in)
 }
 
 // floodServer is a fake daemon flooding n unix sockets, and its open_params.

@@ -22,6 +22,9 @@ var libs struct {
 	err                 error
 	dir                 string
 	fleet, floor, naive string
+	// copyOnly is the plugin built with the tag dockerfleet_copyonly:
+	// each line copied into its payload, not indexed.
+	copyOnly string
 }
 
 func TestMain(m *testing.M) {
@@ -79,6 +82,10 @@ func buildLibs(tb testing.TB) {
 		if libs.err = buildSO(root, "./plugin/abihost/testdata/testplugin", libs.floor); libs.err != nil {
 			return
 		}
+		libs.copyOnly = filepath.Join(libs.dir, "libdockerfleet-copyonly.so")
+		if libs.err = buildSO(root, "./plugin/libdockerfleet", libs.copyOnly, "-tags=dockerfleet_copyonly"); libs.err != nil {
+			return
+		}
 		libs.naive = filepath.Join(libs.dir, "libnaive.so")
 		libs.err = buildSO(root, "./plugin/bench/testdata/naiveplugin", libs.naive)
 	})
@@ -100,10 +107,12 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// buildSO builds pkg as a c-shared library. -race is dropped from GOFLAGS:
-// a race-instrumented c-shared library does not load into a Go process.
-func buildSO(root, pkg, out string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, pkg)
+// buildSO builds pkg as a c-shared library, with flags added to go build.
+// -race is dropped from GOFLAGS: a race-instrumented c-shared library does
+// not load into a Go process.
+func buildSO(root, pkg, out string, flags ...string) error {
+	args := append([]string{"build", "-trimpath", "-buildmode=c-shared", "-o", out}, flags...)
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = root
 	env := os.Environ()
 	for i, kv := range env {
