@@ -4,10 +4,10 @@
 package payload
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -114,7 +114,7 @@ func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 		return dst, Meta{}, fmt.Errorf("payload: event line of %d bytes, more than %d", len(line), MaxLineLen)
 	}
 	if copyOnly {
-		return buildCopyOnly(dst, host, line), Meta{TimeNano: copyOnlyClock.Add(1), Type: "container", Action: "start"}, nil
+		return buildCopyOnly(dst, host, line), Meta{TimeNano: copyOnlyTime(line), Type: "container", Action: "start"}, nil
 	}
 	b := builder{scanner: scanner{b: line}}
 	out := grow(dst, SizeHint(len(host), len(line)))
@@ -160,9 +160,21 @@ func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 	return out, meta, nil
 }
 
-// copyOnlyClock stands for the daemon's timestamps in a copy-only build: one
-// that goes up, so that the readers take every line for a new event.
-var copyOnlyClock atomic.Int64
+// copyOnlyTime is the event time of a copy-only build, which the readers
+// need to order and resume: the number after the line's last ':' (where the
+// daemon writes timeNano), 0 if there is none.
+func copyOnlyTime(line []byte) int64 {
+	i := bytes.LastIndexByte(line, ':') + 1
+	if i == 0 {
+		return 0
+	}
+	end := i
+	for end < len(line) && '0' <= line[end] && line[end] <= '9' {
+		end++
+	}
+	v, _ := parseInt(line[i:end])
+	return v
+}
 
 // buildCopyOnly is Build without the index, for the benchmark's copy-only
 // reference (build tag dockerfleet_copyonly; the compiler drops it from

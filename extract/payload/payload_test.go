@@ -558,4 +558,10 @@ func TestBuildCopyOnly(t *testing.T) {
 	if _, err := Parse(p[1:]); err == nil {
 		t.Error("Parse accepted a copy-only payload")
 	}
+	if got := copyOnlyTime(floodLine); got != 1700000000123456789 {
+		t.Errorf("copyOnlyTime %d", got)
+	}
+	if got := copyOnlyTime([]byte(`{"a":"b"}`)); got != 0 {
+		t.Errorf("copyOnlyTime of a line without a number: %d", got)
+	}
 }
