@@ -72,9 +72,8 @@
 // bounded by the channel's capacity (Options.Buffer events: Buffer /
 // MaxBatch batches), one read buffer per host that is reading (4 KiB,
 // 64 KiB during a flood; a quiet host on a plain socket holds none), one
-// batch per host, the longest line (Options.MaxLineSize) and, for a
-// flooding host with an indexer, rawQueue raw batches of 64 KiB: waiting
-// holds one batch, never a queue.
+// batch per host and the longest line (Options.MaxLineSize): waiting holds
+// one batch, never a queue.
 //
 // # Readers leave a core to the consumer
 //
@@ -90,9 +89,9 @@
 // Workers to one less than its cores, but at least two: on 2 cores one
 // working reader bound reading to one core, and two with a queue large
 // enough for the moments the consumer waits for a core deliver more
-// (docs/PERFORMANCE.md). A flooding
-// host's indexer (pipeline.go) only starts on a token that is free, and
-// holds it while it works.
+// (docs/PERFORMANCE.md). Each host's reader also builds its payloads: a
+// second goroutine to index a flooding host's lines while the first reads
+// on cost more in copies and hand-overs than it gave (same document).
 //
 // # Health events
 //
@@ -277,9 +276,6 @@ type HostStats struct {
 	Malformed  uint64 // lines skipped: malformed or oversized
 	Connects   uint64 // live streams established
 	Losses     uint64 // events_lost reports delivered
-	// Indexers counts the floods whose lines were indexed on a second
-	// goroutine while the first read on (see pipeline.go).
-	Indexers uint64
 }
 
 // Stats returns the counters of every host, in the order of the endpoints.
@@ -295,7 +291,6 @@ func (f *Fleet) Stats() []HostStats {
 			Malformed:  w.malformed.Load(),
 			Connects:   w.connects.Load(),
 			Losses:     w.losses.Load(),
-			Indexers:   w.indexers.Load(),
 		}
 	}
 	return out

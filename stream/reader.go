@@ -21,14 +21,9 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	if w.br == nil {
 		w.br = newLineReader()
 		w.br.around = func(reading bool) {
-			switch {
-			case w.pipe.active() && reading:
-				w.releaseReadToken()
-			case w.pipe.active():
-				w.acquireReadToken()
-			case reading:
+			if reading {
 				w.releaseWork()
-			default:
+			} else {
 				w.acquireWork()
 			}
 		}
@@ -43,9 +38,6 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
-	// Runs first: a flood's indexer, if any, has handled every line it
-	// was given before the batch goes out.
-	defer w.stopIndexer()
 	for {
 		line, err := br.ReadSlice()
 		if err == bufio.ErrBufferFull {
@@ -55,28 +47,14 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 			return err
 		}
 		if line != nil {
-			if w.pipe.active() {
-				w.passLine(line)
-			} else {
-				w.handle(line, st)
-				w.maybeStartIndexer(st)
-			}
+			w.handle(line, st)
 		}
 		if br.Buffered() > 0 {
 			continue
 		}
-		// About to read again.
-		if br.quiet() {
-			// The host paused: a flood's indexer has done its job.
-			w.stopIndexer()
-			w.pipe.lines = 0
-		} else if w.pipe.active() {
-			w.sendLines() // the flood goes on: keep the indexer busy
-			continue
-		}
-		// About to wait for the daemon (or, inline, to read on): hand
-		// over the batch, so that a lone event is not held back, release
-		// a grown read buffer (an idle host keeps no payload memory) and
+		// About to read again, maybe to wait for the daemon: hand over
+		// the batch, so that a lone event is not held back, release a
+		// grown read buffer (an idle host keeps no payload memory) and
 		// report losses.
 		w.flushBatch()
 		br.shrink()

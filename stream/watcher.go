@@ -46,7 +46,6 @@ type watcher struct {
 	long    []byte      // assembles lines longer than br's buffer
 	batch   *Batch      // events read but not handed over yet; nil: none
 	working bool        // holds a token of Fleet.work
-	pipe    pipeline    // a flood's indexer (see pipeline.go)
 
 	daemonID string
 	lastTS   int64    // highest daemon timeNano processed; 0: none yet
@@ -87,7 +86,6 @@ type watcher struct {
 	up                                                  atomic.Bool
 	delivered, duplicates, dropped, malformed, connects counter
 	losses                                              counter
-	indexers                                            counter // see pipeline.go
 }
 
 func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, dialer *hosts.Dialer, opts *Options, filterJSON string, seed maphash.Seed) *watcher {
