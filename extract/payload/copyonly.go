@@ -7,5 +7,5 @@ package payload
 
 // copyOnly is set by the build tag dockerfleet_copyonly, which only the
 // copy-only reference of the ingest benchmark (plugin/bench) uses: see
-// buildCopyOnly. Such a build is never shipped.
+// appendUnindexed. Such a build is never shipped.
 const copyOnly = true

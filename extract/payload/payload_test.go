@@ -549,7 +549,7 @@ func TestEventTypesAreInterned(t *testing.T) {
 // the header, host and line of a payload, then an index of zeros, which
 // Parse refuses (no Type): a copy-only build cannot pass for the plugin.
 func TestBuildCopyOnly(t *testing.T) {
-	p := buildCopyOnly([]byte("x"), "h-0", floodLine)
+	p := appendUnindexed([]byte("x"), "h-0", floodLine)
 	want := append([]byte("x"+Magic+"\x03\x00h-0"), byte(len(floodLine)), byte(len(floodLine)>>8), 0, 0)
 	want = append(append(want, floodLine...), make([]byte, fixedIndex)...)
 	if !bytes.Equal(p, want) {
