@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright (C) 2026 The dockerfleet Authors
 
+//go:build !purego
+
 #include "textflag.h"
 
 // func quoteMaskAVX2(line []byte, mask *[maskWords]uint32) (plain bool)
