@@ -24,12 +24,12 @@ import (
 // ingestHosts are the fleet sizes of BenchmarkIngest.
 var ingestHosts = []int{1, 10, 100, 1000}
 
-// ingestRates keeps the events/s of the references of this run, per fleet
-// size, so that dockerfleet's figure is reported as ratios too.
+// ingestRates keeps the events/s of each implementation of this run, by
+// name and fleet size, so that later ones are reported as ratios too.
 var ingestRates = struct {
 	sync.Mutex
-	raw, indexed, copyOnly, naive map[int]float64
-}{raw: map[int]float64{}, indexed: map[int]float64{}, copyOnly: map[int]float64{}, naive: map[int]float64{}}
+	m map[string]map[int]float64
+}{m: map[string]map[int]float64{}}
 
 // BenchmarkIngest measures events per second delivered by next_batch from
 // n fake hosts flooding as fast as they can write (one op is one event):
@@ -62,52 +62,37 @@ func BenchmarkIngest(b *testing.B) {
 			continue
 		}
 		b.Run(fmt.Sprintf("raw/hosts=%d", n), func(b *testing.B) {
-			rate := rawReadIndexed(b, n, false)
-			ingestRates.Lock()
-			ingestRates.raw[n] = rate
-			ingestRates.Unlock()
+			recordRate(b, "raw", n, rawReadIndexed(b, n, false))
 		})
 		b.Run(fmt.Sprintf("indexed/hosts=%d", n), func(b *testing.B) {
-			rate := rawReadIndexed(b, n, true)
-			ingestRates.Lock()
-			defer ingestRates.Unlock()
-			ingestRates.indexed[n] = rate
-			if r := ingestRates.raw[n]; r > 0 {
-				b.ReportMetric(rate/r, "x_raw")
-			}
+			recordRate(b, "indexed", n, rawReadIndexed(b, n, true), "raw")
 		})
 		b.Run(fmt.Sprintf("copyonly/hosts=%d", n), func(b *testing.B) {
-			rate := floodRate(b, libs.copyOnly, n)
-			ingestRates.Lock()
-			defer ingestRates.Unlock()
-			ingestRates.copyOnly[n] = rate
-			if r := ingestRates.raw[n]; r > 0 {
-				b.ReportMetric(rate/r, "x_raw")
-			}
+			recordRate(b, "copyonly", n, floodRate(b, libs.copyOnly, n), "raw")
 		})
 		b.Run(fmt.Sprintf("naive/hosts=%d", n), func(b *testing.B) {
-			rate := floodRate(b, libs.naive, n)
-			ingestRates.Lock()
-			ingestRates.naive[n] = rate
-			ingestRates.Unlock()
+			recordRate(b, "naive", n, floodRate(b, libs.naive, n))
 		})
 		b.Run(fmt.Sprintf("dockerfleet/hosts=%d", n), func(b *testing.B) {
-			rate := floodRate(b, libs.fleet, n)
-			ingestRates.Lock()
-			defer ingestRates.Unlock()
-			if r := ingestRates.raw[n]; r > 0 {
-				b.ReportMetric(rate/r, "x_raw")
-			}
-			if r := ingestRates.indexed[n]; r > 0 {
-				b.ReportMetric(rate/r, "x_indexed")
-			}
-			if r := ingestRates.copyOnly[n]; r > 0 {
-				b.ReportMetric(rate/r, "x_copyonly")
-			}
-			if r := ingestRates.naive[n]; r > 0 {
-				b.ReportMetric(rate/r, "x_naive")
-			}
+			recordRate(b, "dockerfleet", n, floodRate(b, libs.fleet, n), "raw", "indexed", "copyonly", "naive")
 		})
+	}
+}
+
+// recordRate keeps rate as the figure of name for n hosts, and reports its
+// ratio to each of the references measured before it in this run, as
+// x_<reference>.
+func recordRate(b *testing.B, name string, n int, rate float64, references ...string) {
+	ingestRates.Lock()
+	defer ingestRates.Unlock()
+	if ingestRates.m[name] == nil {
+		ingestRates.m[name] = map[int]float64{}
+	}
+	ingestRates.m[name][n] = rate
+	for _, ref := range references {
+		if r := ingestRates.m[ref][n]; r > 0 {
+			b.ReportMetric(rate/r, "x_"+ref)
+		}
 	}
 }
 
