@@ -212,6 +212,17 @@ func (c *collector) quiet(d time.Duration) {
 	}
 }
 
+// afterReconnect waits for the host's second stream_up, has the daemon
+// publish n more events, and waits until the host's first total events came
+// and nothing more comes.
+func (c *collector) afterReconnect(d *daemon, name string, n, total int) {
+	c.t.Helper()
+	c.waitHealth(name, stream.ActionStreamUp, 2)
+	d.publish(n)
+	c.until(fmt.Sprintf("events 1..%d", total), 10*time.Second, func(all []got) bool { return len(seqs(all, name)) >= total })
+	c.quiet(200 * time.Millisecond)
+}
+
 // waitHealth waits until host has had n health events of action.
 func (c *collector) waitHealth(host, action string, n int) {
 	c.t.Helper()
@@ -433,10 +444,7 @@ func TestReconnectThroughProxy(t *testing.T) {
 				t.Fatal("no reconnection attempt reached the proxy during the outage")
 			}
 			proxy.block(d.host, kindInfo, false)
-			c.waitHealth(name, stream.ActionStreamUp, 2)
-			d.publish(10)
-			c.until("events 1..30", 10*time.Second, func(all []got) bool { return len(seqs(all, name)) >= 30 })
-			c.quiet(200 * time.Millisecond)
+			c.afterReconnect(d, name, 10, 30)
 
 			if got := seqs(c.all, name); !slices.Equal(got, seqRange(1, 30)) {
 				t.Errorf("events %v, want 1..30 once each, in order", got)
@@ -496,10 +504,7 @@ func TestLivenessPingThroughProxy(t *testing.T) {
 		t.Errorf("stream_down reason %q, want a failed liveness ping", reason)
 	}
 	d.srv.Hang(false)
-	c.waitHealth(name, stream.ActionStreamUp, 2)
-	d.publish(3)
-	c.until("events 1..6", 10*time.Second, func(all []got) bool { return len(seqs(all, name)) >= 6 })
-	c.quiet(200 * time.Millisecond)
+	c.afterReconnect(d, name, 3, 6)
 	want := "stream_up " + seqScript(1, 3) + " stream_down stream_up " + seqScript(4, 6)
 	if got := script(c.all, name); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
@@ -602,10 +607,7 @@ func TestTLSThroughConnectProxy(t *testing.T) {
 	}
 
 	d.srv.DropStreams()
-	c.waitHealth(name, stream.ActionStreamUp, 2)
-	d.publish(5)
-	c.until("events 1..10", 10*time.Second, func(all []got) bool { return len(seqs(all, name)) >= 10 })
-	c.quiet(200 * time.Millisecond)
+	c.afterReconnect(d, name, 5, 10)
 	want := "stream_up " + seqScript(1, 5) + " stream_down stream_up " + seqScript(6, 10)
 	if got := script(c.all, name); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
