@@ -9,7 +9,7 @@ OUTPUT     := lib$(NAME).so
 # directory). Note: the directory itself, not a staging root prefixed to it.
 DESTDIR    ?= /usr/share/falco/plugins
 # Go packages (the c-shared main is built separately).
-PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/...
+PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/...
 # Fuzz targets (package:function:inputs) run by `make test` for a short
 # smoke and by `make fuzz` longer. The smoke runs a count of inputs (2 to 8 s
 # each on a 2-core machine), not a duration: with a duration, Go 1.26's
@@ -44,7 +44,7 @@ test: vet unit integration fuzz-smoke
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags integration ./plugin/integration/
+	$(GO) vet -tags integration ./internal/integration/
 	$(GO) vet -tags soak ./stream/
 	$(GO) vet -tags purego ./extract/payload/
 	$(GO) vet -tags dockerfleet_copyonly ./extract/payload/
@@ -57,7 +57,7 @@ unit:
 
 # The integration tests load the built .so; DOCKERFLEET_SO tells them where.
 integration: $(OUTPUT)
-	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -race -count=1 -tags integration -timeout 20m ./plugin/integration/...
+	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -race -count=1 -tags integration -timeout 20m ./internal/integration/...
 
 fuzz-smoke:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -72,7 +72,7 @@ fuzz:
 
 # Benchmarks through the C ABI and of the packages; figures go in README.md.
 bench: $(OUTPUT)
-	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./plugin/bench/... ./extract/... ./stream/...
+	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./internal/bench/... ./extract/... ./stream/...
 
 # A fleet with random faults for minutes; prints delivered, duplicated,
 # lost-and-reported and lost-unreported counts.

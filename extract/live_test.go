@@ -17,7 +17,7 @@ import (
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/dockerfleet/dockerfleet/extract/payload"
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 )
 
 // TestLiveDaemon drives a real, throwaway dockerd through a container's

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 )
 
 // TestRealDaemons: NewClient and NewRequest against real dockerd instances,

@@ -15,7 +15,7 @@ import (
 
 // writeEvent must leave a slot exactly as the SDK's EventWriter does, for
 // payloads growing and shrinking in the same slot, and refuse what does not
-// fit. (The C ABI path is covered by plugin/bench's TestPayloadsArriveIntact.)
+// fit. (The C ABI path is covered by internal/bench's TestPayloadsArriveIntact.)
 func TestWriteEventMatchesSDKWriter(t *testing.T) {
 	const slotCap = 300
 	sdkBatch, err := sdk.NewEventWriters(1, slotCap)

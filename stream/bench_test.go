@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // BenchmarkIngest measures events per second delivered by Events from n

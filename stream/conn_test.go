@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // chunked frames body as chunks of random sizes, with the variations

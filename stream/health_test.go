@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // fakeClock is an Options.Now that only moves when the test sets it.

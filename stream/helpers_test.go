@@ -14,7 +14,7 @@ import (
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // testOptions are quick to reconnect and to give up on a silent daemon.

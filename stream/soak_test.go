@@ -24,7 +24,7 @@ import (
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // soakRoom is the headroom of the soak's fleet: the plugin's header size.

@@ -17,7 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 func TestEveryEventOnceFromEveryHost(t *testing.T) {

@@ -28,7 +28,7 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 // floodLine is the line of the plugin's ingest benchmarks (floodLine in
-// plugin/bench/ingest_test.go), kept identical so that this benchmark
+// internal/bench/ingest_test.go), kept identical so that this benchmark
 // measures the indexing share of the flood figure.
 var floodLine = []byte(`{"status":"start","id":"3f4e8b2a9c1d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f","from":"registry.example.com/team/web:1.4.2","Type":"container","Action":"start","Actor":{"ID":"3f4e8b2a9c1d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f","Attributes":{"com.example.team":"payments","com.example.tier":"frontend","image":"registry.example.com/team/web:1.4.2","name":"web-7f9c","seq":"123456"}},"scope":"local","time":1700000000,"timeNano":1700000000123456789}`)
 

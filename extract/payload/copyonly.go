@@ -6,6 +6,6 @@
 package payload
 
 // copyOnly is set by the build tag dockerfleet_copyonly, which only the
-// copy-only reference of the ingest benchmark (plugin/bench) uses: see
+// copy-only reference of the ingest benchmark (internal/bench) uses: see
 // appendUnindexed. Such a build is never shipped.
 const copyOnly = true

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
 )
 
 func main() {

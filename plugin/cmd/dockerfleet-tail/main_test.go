@@ -38,7 +38,7 @@ func runTests(m *testing.M) int {
 	// Neither is race-instrumented: a -race c-shared library cannot be
 	// loaded, and the binary only serves the signal test.
 	for _, b := range [][]string{
-		{"-buildmode=c-shared", "-o", testPlugin, "../../abihost/testdata/testplugin"},
+		{"-buildmode=c-shared", "-o", testPlugin, "../../../internal/abihost/testdata/testplugin"},
 		{"-o", tailBin, "."},
 	} {
 		cmd := exec.Command("go", append([]string{"build"}, b...)...)

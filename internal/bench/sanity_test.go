@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // Every payload next_batch hands over through the C ABI is byte for byte

@@ -4,7 +4,7 @@
 //go:build integration
 
 // Package integration tests libdockerfleet.so as Falco uses it: loaded
-// through the plugin C ABI (plugin/abihost, around the SDK's
+// through the plugin C ABI (internal/abihost, around the SDK's
 // plugin_loader.c), against real dockerd instances started for the tests.
 package integration
 
@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 )
 
 // soPath is the plugin library under test: $DOCKERFLEET_SO (set by `make
@@ -46,7 +46,7 @@ func run(m *testing.M) (int, error) {
 		}
 		defer os.RemoveAll(dir)
 		soPath = filepath.Join(dir, "libdockerfleet.so")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", soPath, "../libdockerfleet")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", soPath, "../../plugin/libdockerfleet")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("building the plugin: %v\n%s", err, out)
 		}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 )
 
 // resilienceConfig reconnects quickly and repeats stream_still_down every

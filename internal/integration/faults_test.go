@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 )
 
 // containerEventsOf counts the container events of host.

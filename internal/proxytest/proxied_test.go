@@ -20,9 +20,9 @@ import (
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 	"github.com/dockerfleet/dockerfleet/stream"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
 )
 
 // testOptions reconnect quickly and ping often. CallTimeout is generous:

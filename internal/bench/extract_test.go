@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // eventMix is the realistic mix of BenchmarkExtract: the Docker event lines

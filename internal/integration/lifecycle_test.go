@@ -14,7 +14,7 @@ import (
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/loader"
 
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
 )
 
 // TestLoadsAsFalcoWould checks the plugin with the SDK's own loader, which

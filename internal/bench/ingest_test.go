@@ -17,8 +17,8 @@ import (
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // ingestHosts are the fleet sizes of BenchmarkIngest.

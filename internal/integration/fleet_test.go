@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 )
 
 // fleetOf3 starts two daemons on unix sockets and one on tcp with mutual

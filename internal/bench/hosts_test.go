@@ -15,8 +15,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dockerfleet/dockerfleet/hosts/dockerd"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // shortDir is a fresh directory with a short path: unix socket paths are

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
-	"github.com/dockerfleet/dockerfleet/stream/fakedocker"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
 // latencyHosts is the fleet of BenchmarkLatency; every publish reaches all

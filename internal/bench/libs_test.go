@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/dockerfleet/dockerfleet/plugin/abihost"
+	"github.com/dockerfleet/dockerfleet/internal/abihost"
 )
 
 // libs are the plugin libraries of this run, built at most once.
@@ -79,7 +79,7 @@ func buildLibs(tb testing.TB) {
 			}
 		}
 		libs.floor = filepath.Join(libs.dir, "libabitest.so")
-		if libs.err = buildSO(root, "./plugin/abihost/testdata/testplugin", libs.floor); libs.err != nil {
+		if libs.err = buildSO(root, "./internal/abihost/testdata/testplugin", libs.floor); libs.err != nil {
 			return
 		}
 		libs.copyOnly = filepath.Join(libs.dir, "libdockerfleet-copyonly.so")
@@ -87,7 +87,7 @@ func buildLibs(tb testing.TB) {
 			return
 		}
 		libs.naive = filepath.Join(libs.dir, "libnaive.so")
-		libs.err = buildSO(root, "./plugin/bench/testdata/naiveplugin", libs.naive)
+		libs.err = buildSO(root, "./internal/bench/testdata/naiveplugin", libs.naive)
 	})
 	if libs.err != nil {
 		tb.Fatal(libs.err)

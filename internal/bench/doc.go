@@ -2,7 +2,7 @@
 // Copyright (C) 2026 The dockerfleet Authors
 
 // Package bench measures libdockerfleet.so the way Falco drives it: loaded
-// through the SDK's plugin_loader.c (plugin/abihost), next_batch in a loop,
+// through the SDK's plugin_loader.c (internal/abihost), next_batch in a loop,
 // then one extract_fields call per field. It holds only tests and
 // benchmarks (issue 4; figures in docs/PERFORMANCE.md):
 //
@@ -16,7 +16,7 @@
 //
 // The plugin under test is DOCKERFLEET_SO when set (make bench sets it),
 // else built from ./plugin/libdockerfleet into a temporary directory. The
-// references are built from plugin/abihost/testdata/testplugin (floor mode)
+// references are built from internal/abihost/testdata/testplugin (floor mode)
 // and testdata/naiveplugin. Libraries are built only when a benchmark or
 // test needs them, so that a plain `go test` stays quick.
 package bench
