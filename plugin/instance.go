@@ -157,11 +157,6 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	return inst, nil
 }
 
-// healthLineBound bounds a health event line besides its host labels: the
-// JSON frame and attributes, with the reason text capped by the stream at
-// stream.MaxReasonLen.
-const healthLineBound = 1024 + stream.MaxReasonLen
-
 // slotSize is the size of one batch slot: the largest payload a line of
 // maxLine bytes from any of the endpoints can make, so that no event the
 // stream lets through can fail to fit (which would end the stream in Falco).
@@ -170,9 +165,9 @@ func slotSize(maxLine uint32, endpoints []hosts.Endpoint) int {
 	for _, ep := range endpoints {
 		longestName = max(longestName, len(ep.Name))
 	}
-	// The plugin's own health events are not bound by maxLine: they carry
-	// the host label twice and an error text, which the stream caps.
-	return payload.MaxSize(longestName, max(int(maxLine), healthLineBound+2*longestName))
+	// The plugin's own health events are not bound by maxLine: the stream
+	// bounds them.
+	return payload.MaxSize(longestName, max(int(maxLine), stream.MaxHealthLineLen(longestName)))
 }
 
 // NextBatch hands Falco the events that are ready, waiting up to batchWait

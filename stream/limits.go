@@ -14,11 +14,21 @@ import (
 // or a daemon returns.
 const MaxReasonLen = 1024
 
+// healthFrameLen bounds the JSON of a health event besides its reason and
+// its host label (written twice: docker.host and Actor.ID): the frame,
+// the timestamps and the other attributes, each capped below.
+const healthFrameLen = 1024
+
+// MaxHealthLineLen is the longest line of a health event of a host whose
+// label is hostLen bytes long. A consumer that sizes its buffers for the
+// events the stream delivers takes the larger of this and
+// Options.MaxLineSize.
+func MaxHealthLineLen(hostLen int) int { return healthFrameLen + MaxReasonLen + 2*hostLen }
+
 // Caps of what a daemon says about itself in stream_up, in the JSON: a
 // daemon ID is 64 characters or so, a name a hostname (at most 253), an
 // API version "1.41". Together with the timestamps and the JSON frame they
-// stay far below the 1,024 bytes the plugin allows a health event on top
-// of its reason and host labels.
+// stay far below healthFrameLen.
 const (
 	maxDaemonIDLen   = 128
 	maxDaemonNameLen = 256
