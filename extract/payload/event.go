@@ -21,6 +21,9 @@ type Event struct {
 	attrs    []byte // N entries of 16 bytes, bounds checked by Parse
 	timeNano int64
 	hasTime  bool
+
+	context   []byte
+	truncated bool
 }
 
 // Parse checks a payload and returns its Event. Every offset of the index
@@ -49,9 +52,9 @@ func Parse(p []byte) (Event, error) {
 	}
 	ev.timeNano = int64(binary.LittleEndian.Uint64(idx[numSlots*8:]))
 	n := int(binary.LittleEndian.Uint16(idx[numSlots*8+8:]))
-	ev.attrs = idx[fixedIndex:]
-	if len(ev.attrs) != n*attrLen {
-		return Event{}, fmt.Errorf("payload: %d attribute entries need %d bytes, %d left", n, n*attrLen, len(ev.attrs))
+	var err error
+	if ev.attrs, ev.context, ev.truncated, err = splitExtra(idx[fixedIndex:], n); err != nil {
+		return Event{}, err
 	}
 	// One tight pass over every offset; the detailed error is worked out
 	// only when it fails.
