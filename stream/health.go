@@ -232,7 +232,7 @@ func (w *watcher) healthEvent(action string, now int64, attrs map[string]string)
 	}); err != nil {
 		return Event{}, false
 	}
-	p, _, err := payload.Build(nil, w.host, bytes.TrimRight(b.Bytes(), "\n"))
+	p, _, err := payload.BuildExtra(nil, w.host, bytes.TrimRight(b.Bytes(), "\n"), w.healthExtra())
 	if err != nil {
 		return Event{}, false
 	}

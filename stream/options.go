@@ -104,6 +104,9 @@ type Options struct {
 	// Now is the clock of the plugin's own health events; nil means
 	// time.Now.
 	Now func() time.Time
+	// Enrich asks the daemons about their containers, execs and
+	// themselves (see Enrich); the zero value is off.
+	Enrich Enrich
 }
 
 // MaxHeadroom bounds Options.Headroom: a header, not a second payload.
@@ -155,6 +158,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Enrich.on() {
+		var err error
+		if o.Enrich, err = o.Enrich.withDefaults(); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }

@@ -38,6 +38,7 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
+	defer w.drainEnrich() // held lines go out first
 	for {
 		line, err := br.ReadSlice()
 		if err == bufio.ErrBufferFull {
@@ -56,6 +57,7 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		// the batch, so that a lone event is not held back, release a
 		// grown read buffer (an idle host keeps no payload memory) and
 		// report losses.
+		w.drainEnrich()
 		w.flushBatch()
 		br.shrink()
 		if w.lossPending.Load() {
@@ -126,6 +128,12 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		// anyone on a tls=off link) forge the fleet's health events.
 		w.skipLine()
 		return
+	}
+	if w.enr != nil {
+		var held bool
+		if out, held = w.enr.apply(dst, line, out, meta, st); held {
+			return // built again when drained; the batch's room is not advanced
+		}
 	}
 	ts := meta.TimeNano
 	if st != nil && st.count == 0 {

@@ -47,6 +47,8 @@ type watcher struct {
 	batch   *Batch      // events read but not handed over yet; nil: none
 	working bool        // holds a token of Fleet.work
 
+	enr *enricher // nil: enrichment off
+
 	daemonID string
 	lastTS   int64    // highest daemon timeNano processed; 0: none yet
 	boundary []uint64 // hashes of the payloads processed at lastTS
@@ -382,6 +384,9 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	w.connects.Add(1)
 	w.up.Store(true)
 	w.down, w.connected = false, true
+	if w.enr != nil {
+		w.enr.streamUp(sctx)
+	}
 	w.deliverHealth(ActionStreamUp, w.opts.Now().UnixNano(), map[string]string{
 		AttrDaemonID:   w.daemonID,
 		AttrDaemonName: w.daemonName,

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package stream
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+	"github.com/dockerfleet/dockerfleet/extract/inspected"
+)
+
+// Defaults of Enrich, applied to zero fields of an Enrich that is on.
+const (
+	DefaultEnrichTimeout     = 2 * time.Second
+	DefaultEnrichConcurrency = 16
+	DefaultEnrichCacheSize   = 4096
+)
+
+// Enrich asks each daemon what its events do not say: the inspect of a
+// container at its first event (kept until its destroy), of an exec at
+// its exec_create, and the daemon's /info and /version at each stream_up.
+// The answers go into each event's payload (payload.Extra.Context, format
+// of package inspected), so that fields come from the payload alone. The
+// zero value is off.
+type Enrich struct {
+	// Containers, Execs, Images and Daemon turn each kind of inspect on.
+	// Images completes container summaries (effective user, repo digest)
+	// and needs Containers.
+	Containers, Execs, Images, Daemon bool
+	// Timeout bounds how long an event waits for its inspect, from when
+	// its line was read; it then goes out without the summary.
+	Timeout time.Duration
+	// Concurrency bounds a host's inspects in flight.
+	Concurrency int
+	// CacheSize bounds the summaries kept per host, for containers and
+	// for execs each (least recently used out first).
+	CacheSize int
+}
+
+// on tells whether any enrichment is asked for.
+func (o Enrich) on() bool { return o.Containers || o.Execs || o.Daemon }
+
+// withDefaults fills the zero fields of an Enrich that is on.
+func (o Enrich) withDefaults() (Enrich, error) {
+	if o.Timeout < 0 || o.Concurrency < 0 || o.CacheSize < 0 {
+		return o, errors.New("stream: Enrich Timeout, Concurrency and CacheSize must not be negative")
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultEnrichTimeout
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultEnrichConcurrency
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultEnrichCacheSize
+	}
+	return o, nil
+}
+
+// Limits of the lines held back behind a pending inspect: past them the
+// reader waits for the inspects before it reads on.
+const (
+	maxHeldLines = 1024
+	maxHeldBytes = 1 << 20
+)
+
+// enricher is the enrichment of one watcher. Its fields are owned by the
+// watcher's goroutine, but for the images cache (imgMu) and what inspect
+// goroutines write into their call before closing its done.
+type enricher struct {
+	w    *watcher
+	ctx  context.Context // the Fleet's
+	opts Enrich
+
+	containers *simplelru.LRU[string, []byte] // container ID -> encoded inspected.Container
+	execs      *simplelru.LRU[string, []byte] // exec ID -> encoded inspected.Exec
+	daemon     []byte                         // encoded inspected.Daemon of the current connection
+	inflight   map[string]*inspectCall        // "c"+ID or "e"+ID
+	slots      chan struct{}                  // inspects in flight (Concurrency)
+
+	held      []heldLine // lines read while an inspect they follow is pending
+	heldBytes int
+	draining  bool
+	timer     *time.Timer
+
+	scratch []byte // the context of the event being built
+
+	imgMu  sync.Mutex
+	images map[string]imageInfo
+
+	failures counter // inspects that failed or came too late
+}
+
+// inspectCall is one inspect in flight. part is written before done is
+// closed and read after.
+type inspectCall struct {
+	done chan struct{}
+	part []byte
+	keep bool // part is a summary worth caching (not a transient failure)
+}
+
+// heldLine is a line held back, with what it waits for.
+type heldLine struct {
+	line   []byte
+	st     *replayState
+	readAt time.Time
+	calls  [2]*inspectCall
+}
+
+func newEnricher(ctx context.Context, w *watcher) *enricher {
+	o := w.opts.Enrich
+	e := &enricher{w: w, ctx: ctx, opts: o, inflight: map[string]*inspectCall{},
+		slots: make(chan struct{}, o.Concurrency), images: map[string]imageInfo{}}
+	e.containers, _ = simplelru.NewLRU[string, []byte](o.CacheSize, nil)
+	e.execs, _ = simplelru.NewLRU[string, []byte](o.CacheSize, nil)
+	return e
+}
+
+// failurePart is the encoded summary of a failed inspect.
+func failurePart(err error) []byte {
+	return inspected.Encode(&inspected.Container{Error: capS(err.Error())})
+}
+
+var (
+	errTooLate = errors.New("inspect timed out (enrich timeout)")
+	errBusy    = errors.New("inspect not started: too many in flight")
+)
+
+// apply enriches the event just built in out from line (into dst): it
+// returns the payload rebuilt with its context, or held true when the line
+// must wait for an inspect (or behind one): the caller then drops out,
+// and the line comes back through handle once drained.
+func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replayState) (_ []byte, held bool) {
+	var cpart, epart []byte
+	var calls [2]*inspectCall
+	if meta.Type == "container" && (e.opts.Containers || e.opts.Execs) {
+		ev, err := payload.Parse(out)
+		if err != nil {
+			return out, false
+		}
+		id, _ := ev.ActorID()
+		if e.opts.Containers && id != "" {
+			cpart, calls[0] = e.lookup(e.containers, 'c', id, meta.Action == "create")
+		}
+		if e.opts.Execs && strings.HasPrefix(meta.Action, "exec_") {
+			if xid, ok := ev.Attr("execID"); ok && xid != "" {
+				epart, calls[1] = e.lookup(e.execs, 'e', xid, strings.HasPrefix(meta.Action, "exec_create"))
+			}
+		}
+		if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
+			e.hold(line, st, calls)
+			return nil, true
+		}
+		// The object's last event: its summary goes with it.
+		switch {
+		case meta.Action == "destroy":
+			e.containers.Remove(id)
+		case strings.HasPrefix(meta.Action, "exec_die"):
+			if xid, ok := ev.Attr("execID"); ok {
+				e.execs.Remove(xid)
+			}
+		}
+	} else if !e.draining && len(e.held) > 0 {
+		e.hold(line, st, calls)
+		return nil, true
+	}
+	if e.daemon == nil && cpart == nil && epart == nil {
+		return out, false
+	}
+	e.scratch = inspected.Append(e.scratch[:0], e.daemon, cpart, epart)
+	rebuilt, _, err := payload.BuildExtra(dst, e.w.host, line, payload.Extra{Context: e.scratch})
+	if err != nil {
+		return out, false
+	}
+	return rebuilt, false
+}
+
+// lookup returns the cached part of id, or the call that will give it (an
+// inspect started if none is in flight). While draining, a call not done
+// gives the too-late failure instead. first tells the event is the first
+// of its object (create): a cached part of a reused ID is dropped.
+func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id string, first bool) ([]byte, *inspectCall) {
+	if first {
+		cache.Remove(id)
+	} else if part, ok := cache.Get(id); ok {
+		return part, nil
+	}
+	key := string(kind) + id
+	if c := e.inflight[key]; c != nil {
+		select {
+		case <-c.done:
+			delete(e.inflight, key)
+			if c.keep {
+				cache.Add(id, c.part)
+			}
+			return c.part, nil
+		default:
+			if e.draining {
+				e.failures.Add(1)
+				return failurePart(errTooLate), nil
+			}
+			return nil, c
+		}
+	}
+	if e.draining {
+		// Not asked when the line was read (the object was evicted or
+		// destroyed meanwhile): no time is left to ask.
+		return failurePart(errTooLate), nil
+	}
+	select {
+	case e.slots <- struct{}{}:
+	default:
+		e.failures.Add(1)
+		return failurePart(errBusy), nil
+	}
+	c := &inspectCall{done: make(chan struct{})}
+	e.inflight[key] = c
+	e.w.f.wg.Go(func() {
+		defer func() { <-e.slots }()
+		defer close(c.done)
+		ctx, cancel := context.WithTimeout(e.ctx, e.w.opts.CallTimeout)
+		defer cancel()
+		var part any
+		var err error
+		if kind == 'c' {
+			part, err = e.inspectContainer(ctx, id)
+		} else {
+			part, err = e.inspectExec(ctx, id)
+		}
+		if err != nil {
+			e.failures.Add(1)
+			c.part = failurePart(err)
+			// A container or exec that is gone stays gone; a timeout
+			// may be luckier at its next event.
+			c.keep = ctx.Err() == nil
+			return
+		}
+		c.part, c.keep = inspected.Encode(part), true
+		if limit := map[byte]int{'c': maxContainerPart, 'e': maxExecPart}[kind]; len(c.part) > limit {
+			c.part = failurePart(errors.New("summary too large"))
+		}
+	})
+	return nil, c
+}
+
+// hold keeps a copy of line until drain.
+func (e *enricher) hold(line []byte, st *replayState, calls [2]*inspectCall) {
+	e.held = append(e.held, heldLine{line: append([]byte(nil), line...), st: st, readAt: time.Now(), calls: calls})
+	e.heldBytes += len(line)
+	if len(e.held) >= maxHeldLines || e.heldBytes >= maxHeldBytes {
+		e.w.drainEnrich()
+	}
+}
+
+// drainEnrich waits for the inspects the held lines wait for, each at most
+// Timeout from when its line was read, without the work token, and then
+// builds their events in order.
+func (w *watcher) drainEnrich() {
+	e := w.enr
+	if e == nil || len(e.held) == 0 || e.draining {
+		return
+	}
+	working := w.working
+	w.releaseWork()
+	for _, h := range e.held {
+		e.wait(h)
+	}
+	if working {
+		w.acquireWork()
+	}
+	e.draining = true
+	for i := range e.held {
+		w.handle(e.held[i].line, e.held[i].st)
+		e.held[i] = heldLine{}
+	}
+	e.draining = false
+	e.held, e.heldBytes = e.held[:0], 0
+}
+
+// wait waits for the calls of h until Timeout after h was read.
+func (e *enricher) wait(h heldLine) {
+	for _, c := range h.calls {
+		if c == nil {
+			continue
+		}
+		left := time.Until(h.readAt.Add(e.opts.Timeout))
+		if left <= 0 {
+			return
+		}
+		if e.timer == nil {
+			e.timer = time.NewTimer(left)
+		} else {
+			e.timer.Reset(left)
+		}
+		select {
+		case <-c.done:
+		case <-e.timer.C:
+		case <-e.ctx.Done():
+		}
+		e.timer.Stop()
+	}
+}
+
+// streamUp asks the daemon about itself for the events of the connection
+// that starts.
+func (e *enricher) streamUp(ctx context.Context) {
+	if !e.opts.Daemon {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(e.w.opts.CallTimeout, e.opts.Timeout))
+	defer cancel()
+	d := e.inspectDaemon(ctx)
+	if !d.Inspected {
+		e.failures.Add(1)
+	}
+	e.daemon = inspected.Encode(d)
+	if len(e.daemon) > maxDaemonPart {
+		e.daemon = inspected.Encode(&inspected.Daemon{Error: "summary too large"})
+	}
+}
+
+// healthExtra is the context of the host's health events.
+func (w *watcher) healthExtra() payload.Extra {
+	if w.enr == nil || w.enr.daemon == nil {
+		return payload.Extra{}
+	}
+	return payload.Extra{Context: inspected.Append(nil, w.enr.daemon, nil, nil)}
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright (C) 2026 The dockerfleet Authors
+
+package stream
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/dockerfleet/dockerfleet/extract/inspected"
+	"github.com/dockerfleet/dockerfleet/extract/payload"
+	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/internal/dockerd"
+)
+
+// enriched is one event with its decoded context.
+type enriched struct {
+	action, id, execID string
+	ctx                inspected.Context
+}
+
+// enrichOn is every enrichment with test timeouts.
+func enrichOn() Enrich {
+	return Enrich{Containers: true, Execs: true, Images: true, Daemon: true, Timeout: 5 * time.Second}
+}
+
+// collectEnriched reads a fleet's container and health events with their
+// contexts.
+func collectEnriched(t *testing.T, f *Fleet) <-chan enriched {
+	ch := make(chan enriched, 4096)
+	go func() {
+		defer close(ch)
+		for b := range f.Batches() {
+			for _, ev := range b.Events {
+				p, err := payload.Parse(ev.Payload)
+				if err != nil {
+					t.Errorf("payload: %v", err)
+					return
+				}
+				c, err := inspected.Decode(p.Context())
+				if err != nil {
+					t.Errorf("context of %s %s: %v", p.Type(), p.Action(), err)
+					return
+				}
+				id, _ := p.ActorID()
+				x, _ := p.Attr("execID")
+				ch <- enriched{action: p.Action(), id: id, execID: x, ctx: c}
+			}
+		}
+	}()
+	return ch
+}
+
+// next returns the first event of id whose action starts with action.
+func nextOf(t *testing.T, ch <-chan enriched, id, action string) enriched {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatalf("events closed before %s of %s", action, id)
+			}
+			if e.id == id && strings.HasPrefix(e.action, action) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s of %s", action, id)
+		}
+	}
+}
+
+// inspectCLI is `docker inspect` of a container on d.
+func inspectCLI(t *testing.T, d *dockerd.Daemon, id string) container.InspectResponse {
+	t.Helper()
+	out, err := d.Docker("inspect", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l []container.InspectResponse
+	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l) != 1 {
+		t.Fatalf("docker inspect %s: %v", id, err)
+	}
+	return l[0]
+}
+
+// TestEnrichRealDaemon runs containers with each dangerous setting on a
+// real daemon and checks what their create event carries against `docker
+// inspect` of the same daemon.
+func TestEnrichRealDaemon(t *testing.T) {
+	d := dockerd.Start(t, dockerd.Options{})
+	img, err := d.ImportBusybox("enrich-test:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Docker("tag", img, "enrich-test:user"); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := hosts.Parse(d.Endpoint()+"?name=real", hosts.Defaults{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions()
+	o.CallTimeout = 5 * time.Second
+	o.Enrich = enrichOn()
+	f := startFleet(t, eps, o)
+	ch := collectEnriched(t, f)
+	up := nextOf(t, ch, "real", ActionStreamUp)
+	if dm := up.ctx.Daemon; dm == nil || !dm.Inspected || dm.ID != d.ID() || dm.Name != d.Name() || dm.Version == "" || dm.APIVersion == "" || dm.Kernel == "" {
+		t.Fatalf("stream_up daemon context %+v, want ID %s name %s", dm, d.ID(), d.Name())
+	}
+	sock := strings.TrimPrefix(d.Endpoint(), "unix://")
+
+	cases := []struct {
+		name  string
+		run   func() (string, error)
+		check func(c *inspected.Container) bool
+	}{
+		{"privileged", func() (string, error) { return d.Create("--privileged", "enrich-test:1", "sleep", "60") },
+			func(c *inspected.Container) bool {
+				return c.Privileged && c.Seccomp == "unconfined" && c.ImageRepository == "enrich-test" && c.ImageTag == "1"
+			}},
+		{"root mount", func() (string, error) { return d.Run("-v", "/:/host", "enrich-test:1", "sleep", "60") },
+			func(c *inspected.Container) bool {
+				return slices.ContainsFunc(c.Mounts, func(m inspected.Mount) bool { return m.Source == "/" && m.Dest == "/host" && m.RW })
+			}},
+		{"socket mount", func() (string, error) {
+			return d.Run("-v", sock+":/var/run/docker.sock:ro", "enrich-test:1", "sleep", "60")
+		}, func(c *inspected.Container) bool {
+			return slices.ContainsFunc(c.Mounts, func(m inspected.Mount) bool {
+				return m.Source == sock && m.Dest == "/var/run/docker.sock" && !m.RW && m.Mode == "ro"
+			})
+		}},
+		{"host pid ipc", func() (string, error) {
+			return d.Run("--pid", "host", "--ipc", "host", "--uts", "host", "enrich-test:1", "sleep", "60")
+		}, func(c *inspected.Container) bool { return c.HostPID && c.HostIPC && c.HostUTS && !c.HostNetwork }},
+		{"host network", func() (string, error) {
+			return d.Docker("run", "--detach", "--network", "host", "enrich-test:1", "sleep", "60")
+		}, func(c *inspected.Container) bool { return c.HostNetwork && c.NetworkMode == "host" }},
+		{"caps", func() (string, error) {
+			return d.Run("--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE", "--cap-drop", "NET_RAW", "enrich-test:1", "sleep", "60")
+		}, func(c *inspected.Container) bool {
+			return slices.Equal(c.CapAdd, []string{"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}) && slices.Equal(c.CapDrop, []string{"CAP_NET_RAW"})
+		}},
+		{"seccomp", func() (string, error) {
+			return d.Run("--security-opt", "seccomp=unconfined", "--security-opt", "no-new-privileges", "enrich-test:1", "sleep", "60")
+		}, func(c *inspected.Container) bool { return c.Seccomp == "unconfined" && c.NoNewPrivileges && !c.Privileged }},
+		{"read-only device user", func() (string, error) {
+			return d.Run("--read-only", "--device", "/dev/null:/dev/xnull", "-u", "1000:1000", "--restart", "on-failure", "enrich-test:1", "sleep", "60")
+		}, func(c *inspected.Container) bool {
+			return c.ReadonlyRootfs && slices.Equal(c.Devices, []string{"/dev/null:/dev/xnull"}) && c.User == "1000:1000" && c.RestartPolicy == "on-failure"
+		}},
+		{"default user", func() (string, error) { return d.Run("enrich-test:1", "sleep", "60") },
+			func(c *inspected.Container) bool {
+				return c.User == "root" && c.Seccomp == "default" && c.Cmdline == "sleep 60" && !c.Privileged && len(c.Mounts) == 0
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := tc.run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = strings.TrimSpace(id)
+			t.Cleanup(func() { _ = d.RemoveContainer(id) })
+			ev := nextOf(t, ch, id, "create")
+			c := ev.ctx.Container
+			if c == nil || !c.Inspected {
+				t.Fatalf("create not enriched: %+v", c)
+			}
+			if !tc.check(c) {
+				t.Errorf("summary %+v", *c)
+			}
+			want := inspectCLI(t, d, id)
+			if c.Privileged != want.HostConfig.Privileged || c.ImageID != want.Image || c.HostPID != want.HostConfig.PidMode.IsHost() ||
+				c.ReadonlyRootfs != want.HostConfig.ReadonlyRootfs || len(c.Mounts) != len(want.Mounts) ||
+				!slices.Equal(c.CapAdd, normCaps(want.HostConfig.CapAdd)) || !slices.Equal(c.SecurityOpt, want.HostConfig.SecurityOpt) {
+				t.Errorf("summary %+v differs from docker inspect %+v", *c, *want.HostConfig)
+			}
+			if ev.ctx.Daemon == nil || ev.ctx.Daemon.ID != d.ID() {
+				t.Errorf("create without the daemon context: %+v", ev.ctx.Daemon)
+			}
+		})
+	}
+
+	t.Run("exec", func(t *testing.T) {
+		id, err := d.Run("-u", "1000", "enrich-test:1", "sleep", "60")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.RemoveContainer(id) })
+		// A privileged exec cannot start on these daemons (runc cannot
+		// apply its caps), but it is created: exec_create tells.
+		_, _ = d.Docker("exec", "--privileged", id, "id", "-u")
+		ev := nextOf(t, ch, id, "exec_create")
+		if x := ev.ctx.Exec; x == nil || !x.Inspected || x.User != "1000" || !x.Privileged || x.Cmdline != "id -u" {
+			t.Errorf("privileged exec_create context %+v", x)
+		}
+		if _, err := d.Docker("exec", "-u", "0", id, "id", "-u"); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []string{"exec_create", "exec_start", "exec_die"} {
+			ev := nextOf(t, ch, id, a)
+			x := ev.ctx.Exec
+			if x == nil || !x.Inspected || x.User != "0" || x.Privileged || x.TTY || x.Cmdline != "id -u" {
+				t.Errorf("%s exec context %+v", a, x)
+			}
+			if c := ev.ctx.Container; c == nil || c.User != "1000" {
+				t.Errorf("%s container context %+v", a, c)
+			}
+		}
+	})
+}
