@@ -12,8 +12,8 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
-	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/extract/inspected"
+	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
 
 // Defaults of Enrich, applied to zero fields of an Enrich that is on.

@@ -149,7 +149,9 @@ func TestEnrichRealDaemon(t *testing.T) {
 		}},
 		{"seccomp", func() (string, error) {
 			return d.Run("--security-opt", "seccomp=unconfined", "--security-opt", "no-new-privileges", "enrich-test:1", "sleep", "60")
-		}, func(c *inspected.Container) bool { return c.Seccomp == "unconfined" && c.NoNewPrivileges && !c.Privileged }},
+		}, func(c *inspected.Container) bool {
+			return c.Seccomp == "unconfined" && c.NoNewPrivileges && !c.Privileged
+		}},
 		{"read-only device user", func() (string, error) {
 			return d.Run("--read-only", "--device", "/dev/null:/dev/xnull", "-u", "1000:1000", "--restart", "on-failure", "enrich-test:1", "sleep", "60")
 		}, func(c *inspected.Container) bool {
