@@ -4,6 +4,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -88,6 +89,7 @@ type enricher struct {
 	held      []heldLine // lines read while an inspect they follow is pending
 	heldBytes int
 	draining  bool
+	drainFail [2][]byte // fail of the held line being drained
 	timer     *time.Timer
 
 	scratch []byte // the context of the event being built
@@ -112,6 +114,7 @@ type heldLine struct {
 	st     *replayState
 	readAt time.Time
 	calls  [2]*inspectCall
+	fail   [2][]byte // failures found when held, for drain
 }
 
 func newEnricher(ctx context.Context, w *watcher) *enricher {
@@ -131,6 +134,8 @@ func failurePart(err error) []byte {
 var (
 	errTooLate = errors.New("inspect timed out (enrich timeout)")
 	errBusy    = errors.New("inspect not started: too many in flight")
+	// errCallTimeout: the inspect took the whole call timeout.
+	errCallTimeout = errors.New("inspect timed out (call timeout)")
 )
 
 // apply enriches the event just built in out from line (into dst): it
@@ -155,7 +160,7 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 			}
 		}
 		if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
-			e.hold(line, st, calls)
+			e.hold(line, st, calls, [2][]byte{cpart, epart})
 			return nil, true
 		}
 		// The object's last event: its summary goes with it.
@@ -168,7 +173,7 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 			}
 		}
 	} else if !e.draining && len(e.held) > 0 {
-		e.hold(line, st, calls)
+		e.hold(line, st, calls, [2][]byte{})
 		return nil, true
 	}
 	if e.daemon == nil && cpart == nil && epart == nil {
@@ -193,6 +198,7 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		return part, nil
 	}
 	key := string(kind) + id
+	id = key[1:] // a copy: id aliases the payload, which the batch reuses
 	if c := e.inflight[key]; c != nil {
 		select {
 		case <-c.done:
@@ -210,13 +216,18 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		}
 	}
 	if e.draining {
-		// Not asked when the line was read (the object was evicted or
-		// destroyed meanwhile): no time is left to ask.
+		// Not asked when the line was read (no slot was free, or the
+		// object was evicted meanwhile): no time is left to ask.
+		i := 0
+		if kind == 'e' {
+			i = 1
+		}
+		if f := e.drainFail[i]; f != nil {
+			return f, nil
+		}
 		return failurePart(errTooLate), nil
 	}
-	select {
-	case e.slots <- struct{}{}:
-	default:
+	if !e.takeSlot() {
 		e.failures.Add(1)
 		return failurePart(errBusy), nil
 	}
@@ -236,6 +247,9 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		}
 		if err != nil {
 			e.failures.Add(1)
+			if ctx.Err() == context.DeadlineExceeded {
+				err = errCallTimeout
+			}
 			c.part = failurePart(err)
 			// A container or exec that is gone stays gone; a timeout
 			// may be luckier at its next event.
@@ -250,9 +264,49 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 	return nil, c
 }
 
+// takeSlot takes a slot for an inspect. When all are taken it waits, up to
+// Timeout and without the work token, for one to come free: reading on
+// would only queue more lines behind inspects that cannot start.
+func (e *enricher) takeSlot() bool {
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	default:
+	}
+	working := e.w.working
+	e.w.releaseWork()
+	if working {
+		defer e.w.acquireWork()
+	}
+	// The oldest line held waits the longest: its deadline bounds this.
+	deadline := time.Now().Add(e.opts.Timeout)
+	if len(e.held) > 0 {
+		deadline = e.held[0].readAt.Add(e.opts.Timeout)
+	}
+	if e.timer == nil {
+		e.timer = time.NewTimer(time.Until(deadline))
+	} else {
+		e.timer.Reset(time.Until(deadline))
+	}
+	defer e.timer.Stop()
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	case <-e.timer.C:
+	case <-e.ctx.Done():
+	}
+	return false
+}
+
 // hold keeps a copy of line until drain.
-func (e *enricher) hold(line []byte, st *replayState, calls [2]*inspectCall) {
-	e.held = append(e.held, heldLine{line: append([]byte(nil), line...), st: st, readAt: time.Now(), calls: calls})
+func (e *enricher) hold(line []byte, st *replayState, calls [2]*inspectCall, parts [2][]byte) {
+	h := heldLine{line: append([]byte(nil), line...), st: st, readAt: time.Now(), calls: calls}
+	for i, c := range calls {
+		if c == nil && parts[i] != nil && !bytes.Contains(parts[i], []byte(`"ok":true`)) {
+			h.fail[i] = parts[i] // a failure that has no call to tell it again
+		}
+	}
+	e.held = append(e.held, h)
 	e.heldBytes += len(line)
 	if len(e.held) >= maxHeldLines || e.heldBytes >= maxHeldBytes {
 		e.w.drainEnrich()
@@ -277,10 +331,11 @@ func (w *watcher) drainEnrich() {
 	}
 	e.draining = true
 	for i := range e.held {
+		e.drainFail = e.held[i].fail
 		w.handle(e.held[i].line, e.held[i].st)
 		e.held[i] = heldLine{}
 	}
-	e.draining = false
+	e.draining, e.drainFail = false, [2][]byte{}
 	e.held, e.heldBytes = e.held[:0], 0
 }
 

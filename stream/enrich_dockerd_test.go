@@ -6,6 +6,7 @@ package stream
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,10 @@ import (
 
 // enriched is one event with its decoded context.
 type enriched struct {
-	action, id, execID string
-	ctx                inspected.Context
+	host, action, id, execID string
+	seq                      int
+	ctx                      inspected.Context
+	at                       time.Time
 }
 
 // enrichOn is every enrichment with test timeouts.
@@ -49,7 +52,9 @@ func collectEnriched(t *testing.T, f *Fleet) <-chan enriched {
 				}
 				id, _ := p.ActorID()
 				x, _ := p.Attr("execID")
-				ch <- enriched{action: p.Action(), id: id, execID: x, ctx: c}
+				seq, _ := p.Attr("seq")
+				n, _ := strconv.Atoi(seq)
+				ch <- enriched{host: p.Host(), action: p.Action(), id: id, execID: x, seq: n, ctx: c, at: time.Now()}
 			}
 		}
 	}()

@@ -96,6 +96,8 @@ type Server struct {
 	listeners []net.Listener
 	closed    chan struct{}
 
+	insp inspectState
+
 	conns, streams        atomic.Int64
 	eventsReqs, slowDrops atomic.Uint64
 }
@@ -378,7 +380,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/events" && r.Method == http.MethodGet:
 		s.events(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "page not found")
+		if !s.serveInspect(w, r, p) {
+			writeError(w, http.StatusNotFound, "page not found")
+		}
 	}
 }
 
