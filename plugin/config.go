@@ -54,6 +54,8 @@ type Config struct {
 	// UseAsync turns on the SDK's async extraction. Off by default: see
 	// defaultUseAsync.
 	UseAsync bool `json:"useAsync"`
+	// Enrich asks each daemon about its containers, execs and itself.
+	Enrich EnrichConfig `json:"enrich"`
 }
 
 // TLSConfig is default TLS material, as paths (never contents).
@@ -142,6 +144,7 @@ func DefaultConfig() Config {
 		MaxEventSize:      defaultMaxEventSize,
 		BatchSize:         defaultBatchSize,
 		UseAsync:          defaultUseAsync,
+		Enrich:            defaultEnrich(),
 	}
 }
 
@@ -293,7 +296,7 @@ func (c *Config) validate() error {
 	if c.BatchSize < 1 || c.BatchSize > maxBatchSize {
 		return fmt.Errorf(`key "batchSize": %d is out of range [1, %d]`, c.BatchSize, maxBatchSize)
 	}
-	return nil
+	return c.Enrich.validate()
 }
 
 func knownTypes() string {
@@ -327,5 +330,6 @@ func streamOptions(cfg Config) stream.Options {
 		PingInterval:      time.Duration(cfg.PingInterval),
 		StillDownInterval: time.Duration(cfg.StillDownInterval),
 		Buffer:            int(cfg.BufferSize),
+		Enrich:            cfg.Enrich.options(),
 	}
 }

@@ -39,7 +39,8 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		"bufferSize": 100,
 		"maxEventSize": 2048,
 		"batchSize": 512,
-		"useAsync": true
+		"useAsync": true,
+		"enrich": {"containers": true, "execs": false, "images": false, "daemon": true, "timeout": "500ms", "concurrency": 4, "cacheSize": 100}
 	}`
 	cfg, err := ParseConfig(raw)
 	if err != nil {
@@ -56,6 +57,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		MaxEventSize:      2048,
 		BatchSize:         512,
 		UseAsync:          true,
+		Enrich:            EnrichConfig{Containers: true, Daemon: true, Timeout: Duration(500 * time.Millisecond), Concurrency: 4, CacheSize: 100},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)

@@ -146,7 +146,7 @@ func openInstance(cfg Config, params string) (*instance, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	// Each batch slot must hold the largest event the stream lets through.
-	slotCap := slotSize(cfg.MaxEventSize, endpoints)
+	slotCap := slotSize(cfg.MaxEventSize, endpoints) + cfg.Enrich.enrichRoom()
 	batch, err := newSlotBatch(int(cfg.BatchSize), slotCap)
 	if err != nil {
 		_ = fleet.Close()

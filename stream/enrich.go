@@ -45,8 +45,8 @@ type Enrich struct {
 	CacheSize int
 }
 
-// on tells whether any enrichment is asked for.
-func (o Enrich) on() bool { return o.Containers || o.Execs || o.Daemon }
+// On tells whether any enrichment is asked for.
+func (o Enrich) On() bool { return o.Containers || o.Execs || o.Daemon }
 
 // withDefaults fills the zero fields of an Enrich that is on.
 func (o Enrich) withDefaults() (Enrich, error) {

@@ -221,7 +221,7 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 	}
 	ctx, f.cancel = context.WithCancel(ctx)
 	for _, w := range f.watchers {
-		if opts.Enrich.on() {
+		if opts.Enrich.On() {
 			w.enr = newEnricher(ctx, w)
 		}
 		f.wg.Go(func() { w.run(ctx) })

@@ -159,7 +159,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Enrich.on() {
+	if o.Enrich.On() {
 		var err error
 		if o.Enrich, err = o.Enrich.withDefaults(); err != nil {
 			return o, err
