@@ -18,6 +18,9 @@ import (
 // Extract allocates the interface that carries the value to the SDK; the
 // plugin's hot path uses an Extractor instead.
 func Extract(req sdk.ExtractRequest, ev *payload.Event) error {
+	if id := req.FieldID(); id < uint64(len(table)) && table[id].src == srcInspected {
+		return extractInspected(req, ev, &table[id], &contextCache{})
+	}
 	v, ok, err := value(req, ev)
 	if ok {
 		req.SetValue(v)

@@ -175,6 +175,11 @@ func oracle(host string, m events.Message, name string) (string, bool) {
 	if k, ok := strings.CutPrefix(name, "docker.attributes."); ok {
 		return attr(k) // container, image, name, type, signal
 	}
+	for _, p := range []string{"docker.container.", "docker.exec.", "docker.daemon."} {
+		if strings.HasPrefix(name, p) {
+			return "", false // enrichment: the fixtures carry no context
+		}
+	}
 	panic("no oracle for " + name)
 }
 
@@ -289,7 +294,7 @@ func TestFieldsTable(t *testing.T) {
 			t.Errorf("field %d = %+v, want the original %s of type string", i, fields[i], name)
 		}
 	}
-	nameRE := regexp.MustCompile(`^[a-z]+(\.[a-z]+)+$`)
+	nameRE := regexp.MustCompile(`^[a-z]+(\.[a-z][a-z_]*)+$`) // underscores as in Falco's own proc.is_exe_writable
 	seen := map[string]bool{}
 	for i, f := range fields {
 		if seen[f.Name] {

@@ -38,6 +38,7 @@ type Extractor struct {
 	hdr     *string // rewritten before each SetValue
 	scratch []byte  // the padded value
 	longest []int   // per field ID: the longest value up to maxPad so far
+	ctx     contextCache
 }
 
 // NewExtractor returns an Extractor.
@@ -53,6 +54,9 @@ func NewExtractor() *Extractor {
 // Extract sets the value of the field req asks for, read from ev, as the
 // package's Extract does.
 func (x *Extractor) Extract(req sdk.ExtractRequest, ev *payload.Event) error {
+	if id := req.FieldID(); id < uint64(len(table)) && table[id].src == srcInspected {
+		return extractInspected(req, ev, &table[id], &x.ctx)
+	}
 	v, ok, err := value(req, ev)
 	if !ok {
 		return err

@@ -25,6 +25,8 @@ const (
 	srcNodeID
 	srcAttr    // the attribute named by field.key
 	srcAttrArg // the attribute named by the field's argument
+	// srcInspected: the enrichment context (see inspected_fields.go).
+	srcInspected
 )
 
 // field is one row of the field table: what Falco is told, and where the
