@@ -43,12 +43,16 @@ func exe(name, typ, desc string, g func(x *inspected.Exec) any) (sdk.FieldEntry,
 	}
 }
 
-func dmn(name, typ, desc string, list bool, g func(d *inspected.Daemon) any) (sdk.FieldEntry, getter) {
-	return sdk.FieldEntry{Type: typ, Name: name, Desc: desc, IsList: list}, func(c *inspected.Context, _ string) (any, bool) {
+func dmn(name, typ, desc string, isList bool, g func(d *inspected.Daemon) any) (sdk.FieldEntry, getter) {
+	return sdk.FieldEntry{Type: typ, Name: name, Desc: desc, IsList: isList}, func(c *inspected.Context, _ string) (any, bool) {
 		if c.Daemon == nil || (!c.Daemon.Inspected && name != "docker.daemon.inspected") {
 			return nil, false
 		}
-		return g(c.Daemon), true
+		v := g(c.Daemon)
+		if l, ok := v.([]string); ok {
+			return list(l)
+		}
+		return v, true
 	}
 }
 
@@ -57,13 +61,9 @@ func some(v any) (any, bool) { return v, true }
 // nonEmpty gives no value for an empty string.
 func nonEmpty(s string) (any, bool) { return s, s != "" }
 
-// list hands a list field its value; an empty list is a value (no entries).
-func list(l []string) (any, bool) {
-	if l == nil {
-		l = []string{}
-	}
-	return l, true
-}
+// list hands a list field its value; an empty list gives none, so that
+// `exists` tells whether a list has entries.
+func list(l []string) (any, bool) { return l, len(l) > 0 }
 
 // findMount finds a mount by index ("0") or by a glob of the key kind
 // (dest: the destination, else the source), as Falco's container plugin keys
@@ -264,8 +264,8 @@ func init() {
 		{"rootless", "bool", "Whether the daemon runs rootless.", false, func(d *inspected.Daemon) any { return d.Rootless }},
 		{"experimental", "bool", "Whether the daemon's experimental features are on.", false, func(d *inspected.Daemon) any { return d.Experimental }},
 		{"live_restore", "bool", "Whether live restore is on.", false, func(d *inspected.Daemon) any { return d.LiveRestore }},
-		{"security_options", "string", "Security options of the daemon (name=seccomp,profile=default, name=rootless, ...).", true, func(d *inspected.Daemon) any { return orEmpty(d.SecurityOptions) }},
-		{"insecure_registries", "string", "Registries (names or CIDRs, loopback left out) the daemon reaches without TLS verification.", true, func(d *inspected.Daemon) any { return orEmpty(d.InsecureRegistries) }},
+		{"security_options", "string", "Security options of the daemon (name=seccomp,profile=default, name=rootless, ...).", true, func(d *inspected.Daemon) any { return d.SecurityOptions }},
+		{"insecure_registries", "string", "Registries (names or CIDRs, loopback left out) the daemon reaches without TLS verification.", true, func(d *inspected.Daemon) any { return d.InsecureRegistries }},
 	} {
 		defs = append(defs, func() (sdk.FieldEntry, getter) {
 			return dmn("docker.daemon."+d.name, d.typ, d.desc, d.list, d.get)
@@ -277,13 +277,6 @@ func init() {
 		table = append(table, field{entry: e, src: srcInspected, key: strconv.Itoa(len(inspectedGetters))})
 		inspectedGetters = append(inspectedGetters, g)
 	}
-}
-
-func orEmpty(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return l
 }
 
 // contextCache keeps the context of the last event decoded.

@@ -90,7 +90,7 @@ func TestInspectedFields(t *testing.T) {
 		"docker.container.host_pid":                         true,
 		"docker.container.host_network":                     false,
 		"docker.container.cap_add":                          []string{"CAP_SYS_ADMIN"},
-		"docker.container.cap_drop":                         []string{},
+		"docker.container.cap_drop":                         nil,
 		"docker.container.seccomp":                          "unconfined",
 		"docker.container.published_ports":                  []string{"2375/tcp"},
 		"docker.exec.inspected":                             true,
