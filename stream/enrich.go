@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
@@ -92,7 +93,9 @@ type enricher struct {
 	drainFail [2][]byte // fail of the held line being drained
 	timer     *time.Timer
 
-	scratch []byte // the context of the event being built
+	scratch []byte   // the context of the event being built
+	pre     prepared // what extra guessed for it
+	base    []byte   // the context of an event without container or exec parts
 
 	imgMu  sync.Mutex
 	images map[string]imageInfo
@@ -138,53 +141,123 @@ var (
 	errCallTimeout = errors.New("inspect timed out (call timeout)")
 )
 
-// apply enriches the event just built in out from line (into dst): it
-// returns the payload rebuilt with its context, or held true when the line
-// must wait for an inspect (or behind one): the caller then drops out,
-// and the line comes back through handle once drained.
+// Keys the daemon writes before the IDs an event is enriched with; see
+// extra. actorIDKey starts with a byte that is rare in an event line ('{'),
+// which keeps bytes.Index on its fast path (a search for the first byte).
+var (
+	actorIDKey = []byte(`{"ID":"`)
+	execIDKey  = []byte(`"execID":"`)
+)
+
+// sniff returns the plain string value that follows key in line (nil:
+// none). A quote cannot occur unescaped inside a JSON string, so a match
+// is a key and its value, not text of a value; apply checks the guess
+// against the payload's index all the same.
+func sniff(line, key []byte) []byte {
+	i := bytes.Index(line, key)
+	if i < 0 {
+		return nil
+	}
+	rest := line[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j <= 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return nil
+	}
+	return rest[:j]
+}
+
+// prepared is what extra guessed for the line being built.
+type prepared struct{ c, e []byte }
+
+// extra is the context of line, guessed before its payload is built so that
+// it is built once: the daemon's part, and the cached parts of the
+// container and exec its ID and execID name, found in the line as the
+// daemon writes it. apply checks the guess once the payload is indexed.
+func (e *enricher) extra(line []byte) payload.Extra {
+	e.pre = prepared{}
+	// The type is not looked for: the ID of another object misses the
+	// cache of containers (IDs are random), and apply checks the type.
+	if id := sniff(line, actorIDKey); id != nil && e.opts.Containers {
+		e.pre.c, _ = e.containers.Peek(unsafe.String(&id[0], len(id)))
+	}
+	if e.pre.c != nil && e.opts.Execs {
+		if x := sniff(line, execIDKey); x != nil {
+			e.pre.e, _ = e.execs.Peek(unsafe.String(&x[0], len(x)))
+		}
+	}
+	if e.pre.c == nil && e.pre.e == nil {
+		return payload.Extra{Context: e.base}
+	}
+	e.scratch = inspected.Append(e.scratch[:0], e.daemon, e.pre.c, e.pre.e)
+	return payload.Extra{Context: e.scratch}
+}
+
+// samePart tells whether two parts are the same cached bytes.
+func samePart(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// apply finishes the enrichment of the event just built in out from line
+// (into dst) with the context extra guessed: it returns the payload, built
+// again when the guess was wrong, or held true when the line must wait for
+// an inspect (or behind one): the caller then drops out, and the line
+// comes back through handle once drained.
 func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replayState) (_ []byte, held bool) {
-	var cpart, epart []byte
-	var calls [2]*inspectCall
-	if meta.Type == "container" && (e.opts.Containers || e.opts.Execs) {
-		ev, err := payload.Parse(out)
-		if err != nil {
-			return out, false
-		}
-		id, _ := ev.ActorID()
-		if e.opts.Containers && id != "" {
-			cpart, calls[0] = e.lookup(e.containers, 'c', id, meta.Action == "create")
-		}
-		if e.opts.Execs && strings.HasPrefix(meta.Action, "exec_") {
-			if xid, ok := ev.Attr("execID"); ok && xid != "" {
-				epart, calls[1] = e.lookup(e.execs, 'e', xid, strings.HasPrefix(meta.Action, "exec_create"))
-			}
-		}
-		if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
-			e.hold(line, st, calls, [2][]byte{cpart, epart})
+	pre := e.pre
+	e.pre = prepared{}
+	if meta.Type != "container" || !(e.opts.Containers || e.opts.Execs) {
+		if !e.draining && len(e.held) > 0 {
+			e.hold(line, st, [2]*inspectCall{}, [2][]byte{})
 			return nil, true
 		}
-		// The object's last event: its summary goes with it.
-		switch {
-		case meta.Action == "destroy":
-			e.containers.Remove(id)
-		case strings.HasPrefix(meta.Action, "exec_die"):
-			if xid, ok := ev.Attr("execID"); ok {
-				e.execs.Remove(xid)
-			}
+		if pre.c == nil && pre.e == nil {
+			return out, false
 		}
-	} else if !e.draining && len(e.held) > 0 {
-		e.hold(line, st, calls, [2][]byte{})
-		return nil, true
+		return e.rebuild(dst, line, out, nil, nil), false
 	}
-	if e.daemon == nil && cpart == nil && epart == nil {
-		return out, false
-	}
-	e.scratch = inspected.Append(e.scratch[:0], e.daemon, cpart, epart)
-	rebuilt, _, err := payload.BuildExtra(dst, e.w.host, line, payload.Extra{Context: e.scratch})
+	var cpart, epart []byte
+	var calls [2]*inspectCall
+	ev, err := payload.Parse(out)
 	if err != nil {
 		return out, false
 	}
-	return rebuilt, false
+	id, _ := ev.ActorID()
+	if e.opts.Containers && id != "" {
+		cpart, calls[0] = e.lookup(e.containers, 'c', id, meta.Action == "create")
+	}
+	xid, _ := ev.Attr("execID")
+	if e.opts.Execs && xid != "" && strings.HasPrefix(meta.Action, "exec_") {
+		epart, calls[1] = e.lookup(e.execs, 'e', xid, strings.HasPrefix(meta.Action, "exec_create"))
+	}
+	if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
+		e.hold(line, st, calls, [2][]byte{cpart, epart})
+		return nil, true
+	}
+	// The object's last event: its summary goes with it.
+	switch {
+	case meta.Action == "destroy":
+		e.containers.Remove(id)
+	case strings.HasPrefix(meta.Action, "exec_die"):
+		e.execs.Remove(xid)
+	}
+	if samePart(cpart, pre.c) && samePart(epart, pre.e) {
+		return out, false
+	}
+	return e.rebuild(dst, line, out, cpart, epart), false
+}
+
+// rebuild builds the payload of line again with the given parts.
+func (e *enricher) rebuild(dst, line, out, cpart, epart []byte) []byte {
+	ctx := e.base
+	if cpart != nil || epart != nil {
+		e.scratch = inspected.Append(e.scratch[:0], e.daemon, cpart, epart)
+		ctx = e.scratch
+	}
+	rebuilt, _, err := payload.BuildExtra(dst, e.w.host, line, payload.Extra{Context: ctx})
+	if err != nil {
+		return out
+	}
+	return rebuilt
 }
 
 // lookup returns the cached part of id, or the call that will give it (an
@@ -379,12 +452,22 @@ func (e *enricher) streamUp(ctx context.Context) {
 	if len(e.daemon) > maxDaemonPart {
 		e.daemon = inspected.Encode(&inspected.Daemon{Error: "summary too large"})
 	}
+	e.base = inspected.Append(nil, e.daemon, nil, nil)
 }
 
 // healthExtra is the context of the host's health events.
 func (w *watcher) healthExtra() payload.Extra {
-	if w.enr == nil || w.enr.daemon == nil {
+	if w.enr == nil {
 		return payload.Extra{}
 	}
-	return payload.Extra{Context: inspected.Append(nil, w.enr.daemon, nil, nil)}
+	return payload.Extra{Context: w.enr.base}
+}
+
+// extra is the context guessed for line (see enricher.extra); none with
+// enrichment off.
+func (w *watcher) extra(line []byte) payload.Extra {
+	if w.enr == nil {
+		return payload.Extra{}
+	}
+	return w.enr.extra(line)
 }

@@ -109,7 +109,8 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		return
 	}
 	room := w.opts.Headroom
-	need := room + payload.SizeHint(len(w.host), len(line))
+	x := w.extra(line)
+	need := room + payload.SizeHint(len(w.host), len(line)) + len(x.Context)
 	if w.batch != nil && len(w.batch.Events) > 0 && cap(w.batch.buf)-len(w.batch.buf) < need {
 		w.flushBatch() // full: the payload goes into the next one
 	}
@@ -122,7 +123,7 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if cap(b.buf)-len(b.buf) >= need {
 		dst = b.buf[at:at]
 	}
-	out, meta, err := payload.Build(dst, w.host, line)
+	out, meta, err := payload.BuildExtra(dst, w.host, line, x)
 	if err != nil || meta.Type == HealthType {
 		// A daemon line with the plugin's own type would let a host (or
 		// anyone on a tls=off link) forge the fleet's health events.

@@ -93,8 +93,11 @@ type Server struct {
 	stall     chan struct{} // non-nil while stalled; closed on release
 	hang      chan struct{} // non-nil while hanging; closed on release
 	flood     bool
-	listeners []net.Listener
-	closed    chan struct{}
+	// floodType and floodChurn shape the flood (SetFloodShape).
+	floodType  string
+	floodChurn int
+	listeners  []net.Listener
+	closed     chan struct{}
 
 	insp inspectState
 
@@ -559,15 +562,19 @@ var floodTemplate = [4]string{
 func (s *Server) floodStream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, dropAfter int) {
 	buf := make([]byte, 0, 32<<10)
 	base := time.Now().UnixNano()
+	tmpl, churn := s.floodShape()
 	for seq := 1; ; seq++ {
 		t := base + int64(seq)
-		buf = append(buf, floodTemplate[0]...)
+		if churn > 0 && seq%churn == 0 {
+			buf = appendChurn(buf, seq, t)
+		}
+		buf = append(buf, tmpl[0]...)
 		buf = strconv.AppendInt(buf, int64(seq), 10)
-		buf = append(buf, floodTemplate[1]...)
+		buf = append(buf, tmpl[1]...)
 		buf = strconv.AppendInt(buf, t/1e9, 10)
-		buf = append(buf, floodTemplate[2]...)
+		buf = append(buf, tmpl[2]...)
 		buf = strconv.AppendInt(buf, t, 10)
-		buf = append(buf, floodTemplate[3]...)
+		buf = append(buf, tmpl[3]...)
 		last := dropAfter > 0 && seq >= dropAfter
 		if len(buf) > cap(buf)-512 || last {
 			if _, err := w.Write(buf); err != nil {
