@@ -5,6 +5,7 @@ package stream
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func nextOf(t *testing.T, ch <-chan enriched, id, action string) enriched {
 			if !ok {
 				t.Fatalf("events closed before %s of %s", action, id)
 			}
-			if e.id == id && strings.HasPrefix(e.action, action) {
+			if (id == "" || e.id == id) && strings.HasPrefix(e.action, action) {
 				return e
 			}
 		case <-deadline:
@@ -194,6 +195,45 @@ func TestEnrichRealDaemon(t *testing.T) {
 			}
 		})
 	}
+
+	// Containers that live a few milliseconds: --rm with a command that
+	// exits at once, and --rm --privileged, which cannot start here and is
+	// removed right after its create. The create is inspected at once,
+	// which is before the removal as a rule; how often not is logged.
+	t.Run("short-lived", func(t *testing.T) {
+		const rounds = 10
+		for _, tc := range []struct {
+			name string
+			args []string
+			seen func(c *inspected.Container) bool
+		}{
+			{"rm", []string{"--cap-add", "SYS_ADMIN"}, func(c *inspected.Container) bool { return slices.Contains(c.CapAdd, "CAP_SYS_ADMIN") }},
+			{"rm privileged", []string{"--privileged"}, func(c *inspected.Container) bool { return c.Privileged }},
+		} {
+			seen := 0
+			for i := range rounds {
+				name := fmt.Sprintf("short-%d-%d", len(tc.args), i)
+				args := append([]string{"run", "--rm", "--network", "none", "--name", name}, tc.args...)
+				_, _ = d.Docker(append(args, "enrich-test:1", "true")...) // the privileged one fails to start
+				for {
+					e := nextOf(t, ch, "", "")
+					if e.action != "create" || e.ctx.Container == nil {
+						continue
+					}
+					if e.ctx.Container.Inspected && tc.seen(e.ctx.Container) {
+						seen++
+					} else {
+						t.Logf("%s: create %s: %+v", tc.name, name, *e.ctx.Container)
+					}
+					break
+				}
+			}
+			t.Logf("%s: %d of %d short-lived containers seen on their create", tc.name, seen, rounds)
+			if seen < rounds/2 {
+				t.Errorf("%s: only %d of %d short-lived containers seen on their create", tc.name, seen, rounds)
+			}
+		}
+	})
 
 	t.Run("exec", func(t *testing.T) {
 		id, err := d.Run("-u", "1000", "enrich-test:1", "sleep", "60")
