@@ -261,5 +261,13 @@ func TestEnrichRealDaemon(t *testing.T) {
 				t.Errorf("%s container context %+v", a, c)
 			}
 		}
+		// A terminal (no input here: a command that ends by itself).
+		if _, err := d.Docker("exec", "-t", id, "sh", "-c", "true"); err != nil {
+			t.Fatal(err)
+		}
+		ev = nextOf(t, ch, id, "exec_create")
+		if x := ev.ctx.Exec; x == nil || !x.TTY || x.Cmdline != "sh -c true" || x.User != "1000" {
+			t.Errorf("tty exec_create context %+v", x)
+		}
 	})
 }
