@@ -410,6 +410,30 @@ func (w *watcher) drainEnrich() {
 	}
 	e.draining, e.drainFail = false, [2][]byte{}
 	e.held, e.heldBytes = e.held[:0], 0
+	e.prune()
+}
+
+// prune moves the answers of calls that ended into the caches: a call whose
+// event went out without it (too late) would otherwise stay in inflight
+// until another event of its object came, maybe never. What stays is at
+// most Concurrency calls still running.
+func (e *enricher) prune() {
+	for key, c := range e.inflight {
+		select {
+		case <-c.done:
+		default:
+			continue
+		}
+		delete(e.inflight, key)
+		if !c.keep {
+			continue
+		}
+		if key[0] == 'c' {
+			e.containers.Add(key[1:], c.part)
+		} else {
+			e.execs.Add(key[1:], c.part)
+		}
+	}
 }
 
 // wait waits for the calls of h until Timeout after h was read.

@@ -4,7 +4,9 @@
 package stream
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -147,12 +149,39 @@ func TestEnrichHostileDaemonsDoNotHoldOthers(t *testing.T) {
 		}
 	}
 	var failures uint64
-	for _, w := range f.watchers {
-		if w.enr != nil {
-			failures += w.enr.failures.Load()
-		}
+	for _, st := range f.Stats() {
+		failures += st.InspectFailures
 	}
 	if failures < 4*n {
 		t.Errorf("%d inspect failures counted, want at least %d", failures, 4*n)
 	}
+}
+
+// An answer that came after its event went out is kept for the next events
+// of its container, and leaves no call behind (inflight stays bounded).
+func TestEnrichPruneHarvestsLateAnswers(t *testing.T) {
+	o, err := Options{Enrich: Enrich{Containers: true}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watcher{f: &Fleet{work: make(tokens, 1)}, host: "h", opts: &o, hc: http.DefaultClient,
+		ep: unixEndpoint("h", "unix:///nonexistent/docker.sock", "/nonexistent/docker.sock")}
+	e := newEnricher(context.Background(), w)
+	w.enr = e
+	for _, id := range []string{"a", "b", "c"} {
+		if _, c := e.lookup(e.containers, 'c', id, true); c == nil {
+			t.Fatal("no inspect started")
+		} else {
+			<-c.done
+		}
+	}
+	e.prune()
+	if len(e.inflight) != 0 {
+		t.Errorf("%d calls left in flight", len(e.inflight))
+	}
+	part, ok := e.containers.Peek("b")
+	if !ok || !strings.Contains(string(part), "nonexistent") {
+		t.Errorf("late answer not cached: %q, %v", part, ok)
+	}
+	w.f.wg.Wait()
 }

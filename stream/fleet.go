@@ -279,6 +279,9 @@ type HostStats struct {
 	Malformed  uint64 // lines skipped: malformed or oversized
 	Connects   uint64 // live streams established
 	Losses     uint64 // events_lost reports delivered
+	// InspectFailures counts enrichment inspects that failed or came too
+	// late (see Enrich); their events went out saying why.
+	InspectFailures uint64
 }
 
 // Stats returns the counters of every host, in the order of the endpoints.
@@ -294,6 +297,9 @@ func (f *Fleet) Stats() []HostStats {
 			Malformed:  w.malformed.Load(),
 			Connects:   w.connects.Load(),
 			Losses:     w.losses.Load(),
+		}
+		if w.enr != nil {
+			out[i].InspectFailures = w.enr.failures.Load()
 		}
 	}
 	return out
