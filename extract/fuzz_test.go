@@ -6,6 +6,7 @@ package extract
 import (
 	"testing"
 
+	"github.com/dockerfleet/dockerfleet/extract/inspected"
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
 
@@ -18,6 +19,17 @@ func FuzzExtract(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(fx.line, false)
+		f.Add(p, true)
+	}
+	// Payloads with an enrichment context, well formed and not.
+	ctx := inspected.Append(nil, inspected.Encode(&inspected.Daemon{Inspected: true, ID: "D"}),
+		inspected.Encode(&inspected.Container{Inspected: true, Privileged: true, Mounts: []inspected.Mount{{Source: "/", Dest: "/host"}}}),
+		inspected.Encode(&inspected.Exec{Inspected: true, User: "0"}))
+	for _, c := range [][]byte{ctx, ctx[:len(ctx)/2], []byte(`{"c":{"ok":"yes"}}`)} {
+		p, _, err := payload.BuildExtra(nil, "web-1", []byte(`{"Type":"container","Action":"create","Actor":{"ID":"x"}}`), payload.Extra{Context: c})
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(p, true)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, isPayload bool) {
@@ -38,7 +50,11 @@ func FuzzExtract(f *testing.F) {
 		for i, fe := range Fields() {
 			req := &fakeRequest{id: uint64(i), name: fe.Name, arg: "k", hasArg: fe.Arg.IsKey}
 			if err := Extract(req, &ev); err != nil {
-				t.Fatalf("Extract(%s): %v", fe.Name, err)
+				// Only a context that does not decode is an error, of
+				// the fields that read it.
+				if _, derr := inspected.Decode(ev.Context()); derr == nil || table[i].src != srcInspected {
+					t.Fatalf("Extract(%s): %v", fe.Name, err)
+				}
 			}
 			if req.set > 1 {
 				t.Fatalf("Extract(%s) set %d values", fe.Name, req.set)
