@@ -141,13 +141,10 @@ var (
 	errCallTimeout = errors.New("inspect timed out (call timeout)")
 )
 
-// Keys the daemon writes before the IDs an event is enriched with; see
-// extra. actorIDKey starts with a byte that is rare in an event line ('{'),
-// which keeps bytes.Index on its fast path (a search for the first byte).
-var (
-	actorIDKey = []byte(`{"ID":"`)
-	execIDKey  = []byte(`"execID":"`)
-)
+// actorIDKey is what the daemon writes before an event's actor ID; see
+// extra. It starts with a byte that is rare in an event line ('{'), which
+// keeps bytes.Index on its fast path (a search for the first byte).
+var actorIDKey = []byte(`{"ID":"`)
 
 // sniff returns the plain string value that follows key in line (nil:
 // none). A quote cannot occur unescaped inside a JSON string, so a match
@@ -170,20 +167,17 @@ func sniff(line, key []byte) []byte {
 type prepared struct{ c, e []byte }
 
 // extra is the context of line, guessed before its payload is built so that
-// it is built once: the daemon's part, and the cached parts of the
-// container and exec its ID and execID name, found in the line as the
-// daemon writes it. apply checks the guess once the payload is indexed.
+// it is built once: the daemon's part, and the cached part of the container
+// its actor ID names, found in the line as the daemon writes it. apply
+// checks the guess once the payload is indexed. The exec part is not
+// guessed: exec events are few, and looking for an execID in every line of
+// a container would cost more than building those again.
 func (e *enricher) extra(line []byte) payload.Extra {
 	e.pre = prepared{}
 	// The type is not looked for: the ID of another object misses the
 	// cache of containers (IDs are random), and apply checks the type.
 	if id := sniff(line, actorIDKey); id != nil && e.opts.Containers {
 		e.pre.c, _ = e.containers.Peek(unsafe.String(&id[0], len(id)))
-	}
-	if e.pre.c != nil && e.opts.Execs {
-		if x := sniff(line, execIDKey); x != nil {
-			e.pre.e, _ = e.execs.Peek(unsafe.String(&x[0], len(x)))
-		}
 	}
 	if e.pre.c == nil && e.pre.e == nil {
 		return payload.Extra{Context: e.base}
