@@ -217,11 +217,11 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 	}
 	id, _ := ev.ActorID()
 	if e.opts.Containers && id != "" {
-		cpart, calls[0] = e.lookup(e.containers, 'c', id, meta.Action == "create")
+		cpart, calls[0] = e.lookup(e.containers, 'c', id)
 	}
 	xid, _ := ev.Attr("execID")
 	if e.opts.Execs && xid != "" && strings.HasPrefix(meta.Action, "exec_") {
-		epart, calls[1] = e.lookup(e.execs, 'e', xid, strings.HasPrefix(meta.Action, "exec_create"))
+		epart, calls[1] = e.lookup(e.execs, 'e', xid)
 	}
 	if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
 		e.hold(line, st, calls, [2][]byte{cpart, epart})
@@ -256,12 +256,11 @@ func (e *enricher) rebuild(dst, line, out, cpart, epart []byte) []byte {
 
 // lookup returns the cached part of id, or the call that will give it (an
 // inspect started if none is in flight). While draining, a call not done
-// gives the too-late failure instead. first tells the event is the first
-// of its object (create): a cached part of a reused ID is dropped.
-func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id string, first bool) ([]byte, *inspectCall) {
-	if first {
-		cache.Remove(id)
-	} else if part, ok := cache.Get(id); ok {
+// gives the too-late failure instead. A create finds the part of its ID
+// cached only when it is replayed after a reconnection (IDs are random and
+// a destroy drops its part): the part then stands.
+func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id string) ([]byte, *inspectCall) {
+	if part, ok := cache.Get(id); ok {
 		return part, nil
 	}
 	key := string(kind) + id

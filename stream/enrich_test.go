@@ -169,7 +169,7 @@ func TestEnrichPruneHarvestsLateAnswers(t *testing.T) {
 	e := newEnricher(context.Background(), w)
 	w.enr = e
 	for _, id := range []string{"a", "b", "c"} {
-		if _, c := e.lookup(e.containers, 'c', id, true); c == nil {
+		if _, c := e.lookup(e.containers, 'c', id); c == nil {
 			t.Fatal("no inspect started")
 		} else {
 			<-c.done
@@ -184,4 +184,76 @@ func TestEnrichPruneHarvestsLateAnswers(t *testing.T) {
 		t.Errorf("late answer not cached: %q, %v", part, ok)
 	}
 	w.f.wg.Wait()
+}
+
+// A host creating 100 containers a second over a link whose inspects take
+// 20 ms keeps up: inspects overlap, every create carries its summary, and
+// the last one comes about one round trip after it was published.
+func TestEnrichKeepsUpWithChurnOverSlowLink(t *testing.T) {
+	srv := fakedocker.New("churn")
+	t.Cleanup(func() { srv.Close() })
+	srv.SetInspect(fakedocker.InspectOK, 20*time.Millisecond)
+	o := testOptions()
+	o.PingInterval = -1
+	o.Enrich = Enrich{Containers: true, Images: true, Daemon: true}
+	f := startFleet(t, unixHosts(t, srv, shortTemp(t), "churn", 1), o)
+	ch := collectEnriched(t, f)
+	nextOf(t, ch, "churn-0", ActionStreamUp)
+	const n = 200
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var last time.Time
+	for i := range n {
+		<-tick.C
+		srv.Publish(fakedocker.Event{Type: "container", Action: "create", ActorID: fmt.Sprintf("%064d", i)})
+		last = time.Now()
+	}
+	by := gather(t, ch, map[string]int{"churn-0": n})
+	evs := by["churn-0"]
+	for i, e := range evs {
+		if e.seq != i+1 || e.ctx.Container == nil || !e.ctx.Container.Inspected {
+			t.Fatalf("create %d (seq %d): %+v", i, e.seq, e.ctx.Container)
+		}
+	}
+	lag := evs[n-1].at.Sub(last)
+	t.Logf("last create delivered %v after it was published", lag)
+	if lag > 500*time.Millisecond {
+		t.Errorf("last create delivered %v after it was published: not keeping up", lag)
+	}
+}
+
+// The summaries outlive a reconnection: a container inspected before the
+// stream dropped is not asked again after.
+func TestEnrichCacheSurvivesReconnect(t *testing.T) {
+	srv := fakedocker.New("rc")
+	t.Cleanup(func() { srv.Close() })
+	srv.SetInspect(fakedocker.InspectOK, 0)
+	o := testOptions()
+	o.Enrich = Enrich{Containers: true}
+	f := startFleet(t, unixHosts(t, srv, shortTemp(t), "rc", 1), o)
+	ch := collectEnriched(t, f)
+	nextOf(t, ch, "rc-0", ActionStreamUp)
+	id := strings.Repeat("c", 64)
+	srv.Publish(fakedocker.Event{Type: "container", Action: "create", ActorID: id})
+	if e := nextOf(t, ch, id, "create"); e.ctx.Container == nil || !e.ctx.Container.Inspected {
+		t.Fatalf("create: %+v", e.ctx.Container)
+	}
+	asked := srv.InspectRequests()
+	srv.DropStreams()
+	nextOf(t, ch, "rc-0", ActionStreamUp)
+	srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: id})
+	if e := nextOf(t, ch, id, "start"); e.ctx.Container == nil || !e.ctx.Container.Privileged {
+		t.Fatalf("start after the reconnection: %+v", e.ctx.Container)
+	}
+	if n := srv.InspectRequests(); n != asked {
+		t.Errorf("%d inspects after the reconnection, want none", n-asked)
+	}
+	// destroy drops the summary: the ID, if reused, is asked again.
+	srv.Publish(fakedocker.Event{Type: "container", Action: "destroy", ActorID: id})
+	nextOf(t, ch, id, "destroy")
+	srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: id})
+	nextOf(t, ch, id, "start")
+	if n := srv.InspectRequests(); n != asked+1 {
+		t.Errorf("%d inspects after destroy and a new start, want 1", n-asked)
+	}
 }
