@@ -6,6 +6,7 @@ package stream
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,11 +185,20 @@ func TestEnrichRealDaemon(t *testing.T) {
 			if !tc.check(c) {
 				t.Errorf("summary %+v", *c)
 			}
-			want := inspectCLI(t, d, id)
-			if c.Privileged != want.HostConfig.Privileged || c.ImageID != want.Image || c.HostPID != want.HostConfig.PidMode.IsHost() ||
-				c.ReadonlyRootfs != want.HostConfig.ReadonlyRootfs || len(c.Mounts) != len(want.Mounts) ||
-				!slices.Equal(c.CapAdd, normCaps(want.HostConfig.CapAdd)) || !slices.Equal(c.SecurityOpt, want.HostConfig.SecurityOpt) {
-				t.Errorf("summary %+v differs from docker inspect %+v", *c, *want.HostConfig)
+			cli := inspectCLI(t, d, id)
+			if c.Privileged != cli.HostConfig.Privileged || c.ImageID != cli.Image || c.HostPID != cli.HostConfig.PidMode.IsHost() ||
+				c.ReadonlyRootfs != cli.HostConfig.ReadonlyRootfs || len(c.Mounts) != len(cli.Mounts) ||
+				!slices.Equal(c.CapAdd, normCaps(cli.HostConfig.CapAdd)) || !slices.Equal(c.SecurityOpt, cli.HostConfig.SecurityOpt) {
+				t.Errorf("summary %+v differs from docker inspect %+v", *c, *cli.HostConfig)
+			}
+			// Every field: the summary of what `docker inspect` says (the
+			// image, imported, has no user and no repo digest).
+			want := summarizeContainer(&cli)
+			if want.User == "" {
+				want.User = "root"
+			}
+			if !reflect.DeepEqual(c, want) {
+				t.Errorf("summary differs from docker inspect's:\n got %+v\nwant %+v", *c, *want)
 			}
 			if ev.ctx.Daemon == nil || ev.ctx.Daemon.ID != d.ID() {
 				t.Errorf("create without the daemon context: %+v", ev.ctx.Daemon)

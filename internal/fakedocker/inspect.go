@@ -50,7 +50,8 @@ func (s *Server) SetInspect(mode InspectMode, delay time.Duration) {
 // InspectRequests counts the inspect requests received since New.
 func (s *Server) InspectRequests() uint64 { return s.insp.requests.Load() }
 
-const okContainer = `{"Id":"%ID%","Path":"sh","Args":["-c","sleep 60"],"Image":"sha256:0123","AppArmorProfile":"",` +
+// OKContainerAnswer is the InspectOK answer for a container (%ID% is its ID).
+const OKContainerAnswer = `{"Id":"%ID%","Path":"sh","Args":["-c","sleep 60"],"Image":"sha256:0123","AppArmorProfile":"",` +
 	`"Config":{"User":"","Image":"busybox:1.36"},"HostConfig":{"Privileged":true,"PidMode":"host","NetworkMode":"none",` +
 	`"CapAdd":["SYS_ADMIN"],"SecurityOpt":["seccomp=unconfined"],"RestartPolicy":{"Name":"no"}},` +
 	`"Mounts":[{"Type":"bind","Source":"/","Destination":"/host","Mode":"","RW":true,"Propagation":"rprivate"}]}`
@@ -65,7 +66,7 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request, p string) 
 	var id string
 	switch {
 	case strings.HasPrefix(p, "/containers/") && strings.HasSuffix(p, "/json"):
-		body, id = okContainer, strings.TrimSuffix(strings.TrimPrefix(p, "/containers/"), "/json")
+		body, id = OKContainerAnswer, strings.TrimSuffix(strings.TrimPrefix(p, "/containers/"), "/json")
 	case strings.HasPrefix(p, "/exec/") && strings.HasSuffix(p, "/json"):
 		body, id = okExec, strings.TrimSuffix(strings.TrimPrefix(p, "/exec/"), "/json")
 	case strings.HasPrefix(p, "/images/") && strings.HasSuffix(p, "/json"):
