@@ -462,6 +462,11 @@ func (e *enricher) streamUp(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, min(e.w.opts.CallTimeout, e.opts.Timeout))
 	defer cancel()
 	d := e.inspectDaemon(ctx)
+	if e.w.cli != nil {
+		// As at the end of session: the idle connection of these calls
+		// would sit beside the live stream until the pool's timeout.
+		_ = e.w.cli.Close()
+	}
 	if !d.Inspected {
 		e.failures.Add(1)
 	}

@@ -367,6 +367,9 @@ func (w *watcher) replay(ctx context.Context, now int64, restarted bool) error {
 
 // live opens the live stream and reads it until it ends.
 func (w *watcher) live(ctx context.Context, since int64) error {
+	if w.enr != nil {
+		w.enr.streamUp(ctx) // before the stream opens: nothing waits unread meanwhile
+	}
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	// The headers must come within CallTimeout: a daemon that accepts and
@@ -384,9 +387,6 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	w.connects.Add(1)
 	w.up.Store(true)
 	w.down, w.connected = false, true
-	if w.enr != nil {
-		w.enr.streamUp(sctx)
-	}
 	w.deliverHealth(ActionStreamUp, w.opts.Now().UnixNano(), map[string]string{
 		AttrDaemonID:   w.daemonID,
 		AttrDaemonName: w.daemonName,
