@@ -6,6 +6,8 @@ package stream
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
@@ -278,6 +280,22 @@ func TestEnrichRealDaemon(t *testing.T) {
 		ev = nextOf(t, ch, id, "exec_create")
 		if x := ev.ctx.Exec; x == nil || !x.TTY || x.Cmdline != "sh -c true" || x.User != "1000" {
 			t.Errorf("tty exec_create context %+v", x)
+		}
+		// docker exec -it sh, as a person types it: script(1) gives the
+		// CLI a terminal, and the shell reads exit from it.
+		script := exec.Command("script", "-qec", "docker --host "+d.Endpoint()+" exec -it "+id+" sh", "/dev/null")
+		script.Stdin = strings.NewReader("exit\n")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "DOCKER_") { // the caller's daemon settings stay out
+				script.Env = append(script.Env, kv)
+			}
+		}
+		if out, err := script.CombinedOutput(); err != nil {
+			t.Fatalf("docker exec -it through script: %v: %s", err, out)
+		}
+		ev = nextOf(t, ch, id, "exec_create")
+		if x := ev.ctx.Exec; x == nil || !x.TTY || x.Cmdline != "sh" {
+			t.Errorf("interactive exec_create context %+v", x)
 		}
 	})
 }
