@@ -87,11 +87,11 @@ type enricher struct {
 	inflight   map[string]*inspectCall        // "c"+ID or "e"+ID
 	slots      chan struct{}                  // inspects in flight (Concurrency)
 
-	held      []heldLine // lines read while an inspect they follow is pending
-	heldBytes int
-	draining  bool
-	drainFail [2][]byte // fail of the held line being drained
-	timer     *time.Timer
+	held       []heldLine // lines read while an inspect they follow is pending
+	heldBytes  int
+	draining   bool
+	drainParts [2][]byte // parts of the held line being drained
+	timer      *time.Timer
 
 	scratch []byte   // the context of the event being built
 	pre     prepared // what extra guessed for it
@@ -117,7 +117,7 @@ type heldLine struct {
 	st     *replayState
 	readAt time.Time
 	calls  [2]*inspectCall
-	fail   [2][]byte // failures found when held, for drain
+	parts  [2][]byte // parts found when held, without a call
 }
 
 func newEnricher(ctx context.Context, w *watcher) *enricher {
@@ -129,7 +129,8 @@ func newEnricher(ctx context.Context, w *watcher) *enricher {
 	return e
 }
 
-// failurePart is the encoded summary of a failed inspect.
+// failurePart is the encoded summary of a failed inspect, of a container
+// or an exec: both decode {"ok":false,"err":...} alike.
 func failurePart(err error) []byte {
 	return inspected.Encode(&inspected.Container{Error: capS(err.Error())})
 }
@@ -282,13 +283,13 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		}
 	}
 	if e.draining {
-		// Not asked when the line was read (no slot was free, or the
-		// object was evicted meanwhile): no time is left to ask.
+		// Not asked when the line was read (cached then, or no slot was
+		// free): what was found then, else no time is left to ask.
 		i := 0
 		if kind == 'e' {
 			i = 1
 		}
-		if f := e.drainFail[i]; f != nil {
+		if f := e.drainParts[i]; f != nil {
 			return f, nil
 		}
 		return failurePart(errTooLate), nil
@@ -323,7 +324,11 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 			return
 		}
 		c.part, c.keep = inspected.Encode(part), true
-		if limit := map[byte]int{'c': maxContainerPart, 'e': maxExecPart}[kind]; len(c.part) > limit {
+		limit := maxContainerPart
+		if kind == 'e' {
+			limit = maxExecPart
+		}
+		if len(c.part) > limit {
 			c.part = failurePart(errors.New("summary too large"))
 		}
 	})
@@ -368,8 +373,10 @@ func (e *enricher) takeSlot() bool {
 func (e *enricher) hold(line []byte, st *replayState, calls [2]*inspectCall, parts [2][]byte) {
 	h := heldLine{line: append([]byte(nil), line...), st: st, readAt: time.Now(), calls: calls}
 	for i, c := range calls {
-		if c == nil && parts[i] != nil && !bytes.Contains(parts[i], []byte(`"ok":true`)) {
-			h.fail[i] = parts[i] // a failure that has no call to tell it again
+		if c == nil {
+			// A part found now (cached, or a failure to start its
+			// inspect) stands at drain even if the cache lets it go.
+			h.parts[i] = parts[i]
 		}
 	}
 	e.held = append(e.held, h)
@@ -397,11 +404,11 @@ func (w *watcher) drainEnrich() {
 	}
 	e.draining = true
 	for i := range e.held {
-		e.drainFail = e.held[i].fail
+		e.drainParts = e.held[i].parts
 		w.handle(e.held[i].line, e.held[i].st)
 		e.held[i] = heldLine{}
 	}
-	e.draining, e.drainFail = false, [2][]byte{}
+	e.draining, e.drainParts = false, [2][]byte{}
 	e.held, e.heldBytes = e.held[:0], 0
 	e.prune()
 }
