@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"path"
 	"strconv"
-	"strings"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 
@@ -317,8 +316,8 @@ func extractInspected(req sdk.ExtractRequest, ev *payload.Event, f *field, cache
 	if !ok {
 		return nil
 	}
-	if s, isStr := v.(string); isStr && s == "" && !strings.HasSuffix(f.entry.Name, "user") {
-		return nil
+	if s, isStr := v.(string); isStr && s == "" {
+		return nil // the summary leaves out what the daemon did not say
 	}
 	req.SetValue(v)
 	return nil
