@@ -76,6 +76,11 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(fmt.Sprintf("dockerfleet/hosts=%d", n), func(b *testing.B) {
 			recordRate(b, "dockerfleet", n, floodRate(b, libs.fleet, n), "raw", "indexed", "copyonly", "naive")
 		})
+		// Without enrichment (on by default): what asking the daemons
+		// costs a flood of one container's events (a cached summary each).
+		b.Run(fmt.Sprintf("dockerfleet-noenrich/hosts=%d", n), func(b *testing.B) {
+			recordRate(b, "dockerfleet-noenrich", n, floodRateConfig(b, libs.fleet, noEnrich, n), "raw", "dockerfleet")
+		})
 	}
 }
 
@@ -100,9 +105,18 @@ func recordRate(b *testing.B, name string, n int, rate float64, references ...st
 // next_batch delivers once every host streams (drainRate).
 func floodRate(b *testing.B, lib string, n int) float64 {
 	b.Helper()
+	return floodRateConfig(b, lib, "", n)
+}
+
+// noEnrich is the init_config that turns enrichment off.
+const noEnrich = `{"enrich":{"containers":false,"execs":false,"images":false,"daemon":false}}`
+
+// floodRateConfig is floodRate with an init_config.
+func floodRateConfig(b *testing.B, lib, config string, n int) float64 {
+	b.Helper()
 	srv, params := floodServer(b, n)
 	defer srv.Close()
-	_, in := open(b, lib, "", params)
+	_, in := open(b, lib, config, params)
 	waitStreams(b, srv, n)
 	waitEvents(b, in, 2000)
 	b.ReportAllocs()
