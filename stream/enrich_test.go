@@ -257,3 +257,76 @@ func TestEnrichCacheSurvivesReconnect(t *testing.T) {
 		t.Errorf("%d inspects after destroy and a new start, want 1", n-asked)
 	}
 }
+
+// Events of a reconnection's replay that wait for their inspects come in
+// order, once each, enriched, and before the live stream's.
+func TestEnrichReplayInOrder(t *testing.T) {
+	srv := fakedocker.New("replay")
+	t.Cleanup(func() { srv.Close() })
+	srv.SetInspect(fakedocker.InspectOK, 10*time.Millisecond)
+	o := testOptions()
+	o.Enrich = Enrich{Containers: true, Images: true, Daemon: true}
+	f := startFleet(t, unixHosts(t, srv, shortTemp(t), "replay", 1), o)
+	ch := collectEnriched(t, f)
+	nextOf(t, ch, "replay-0", ActionStreamUp)
+	publishCreates(srv, "a", 1)
+	for deadline := time.Now().Add(5 * time.Second); f.Stats()[0].Delivered < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first events were not delivered")
+		}
+	}
+	srv.Hang(true)
+	srv.DropStreams()
+	publishCreates(srv, "b", 5) // while the host is away: replayed
+	time.Sleep(100 * time.Millisecond)
+	srv.Hang(false)
+	time.Sleep(300 * time.Millisecond)
+	publishCreates(srv, "c", 2) // live again, as a rule
+	by := gather(t, ch, map[string]int{"replay-0": 2 * (1 + 5 + 2)})
+	evs := by["replay-0"]
+	for i, e := range evs {
+		if e.seq != i+1 {
+			t.Fatalf("event %d has seq %d: out of order, lost or repeated", i, e.seq)
+		}
+		if e.action == "create" && (e.ctx.Container == nil || !e.ctx.Container.Inspected) {
+			t.Errorf("create seq %d not enriched: %+v", e.seq, e.ctx.Container)
+		}
+	}
+	if st := f.Stats()[0]; st.Connects != 2 || st.Duplicates != 1 {
+		t.Errorf("%d connections and %d duplicates, want 2 and the replay's boundary event", st.Connects, st.Duplicates)
+	}
+}
+
+// The resume boundary is recognised by the event's line, not its payload:
+// a create first delivered without its summary (the inspect came too late)
+// and replayed with it after a reconnection is not delivered twice.
+func TestEnrichReplayedBoundaryWithANewSummaryIsADuplicate(t *testing.T) {
+	srv := fakedocker.New("late")
+	t.Cleanup(func() { srv.Close() })
+	srv.SetInspect(fakedocker.InspectOK, 300*time.Millisecond)
+	o := testOptions()
+	o.CallTimeout = 2 * time.Second
+	o.Enrich = Enrich{Containers: true, Timeout: 50 * time.Millisecond}
+	f := startFleet(t, unixHosts(t, srv, shortTemp(t), "late", 1), o)
+	ch := collectEnriched(t, f)
+	nextOf(t, ch, "late-0", ActionStreamUp)
+	id := strings.Repeat("d", 64)
+	srv.Publish(fakedocker.Event{Type: "container", Action: "create", ActorID: id})
+	if e := nextOf(t, ch, id, "create"); e.ctx.Container == nil || e.ctx.Container.Inspected {
+		t.Fatalf("create should have gone out without its summary: %+v", e.ctx.Container)
+	}
+	time.Sleep(400 * time.Millisecond) // the inspect ends meanwhile
+	srv.DropStreams()
+	nextOf(t, ch, "late-0", ActionStreamUp)
+	srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: id})
+	e := nextOf(t, ch, id, "")
+	if e.action != "start" {
+		t.Fatalf("%s after the reconnection, want the start only (seq %d)", e.action, e.seq)
+	}
+	if e.ctx.Container == nil || !e.ctx.Container.Inspected {
+		t.Errorf("start without the summary that came late: %+v", e.ctx.Container)
+	}
+	if st := f.Stats()[0]; st.Duplicates != 1 || st.Losses != 0 || st.Delivered != 2 {
+		t.Errorf("stats %+v: want the replayed create dropped as a duplicate, no loss reported", st)
+	}
+}

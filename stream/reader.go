@@ -151,7 +151,7 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		w.unhashed = out
 	case ts == w.lastTS:
 		w.settleBoundary()
-		h := maphash.Bytes(w.seed, out)
+		h := maphash.Bytes(w.seed, line)
 		dup := slices.Contains(w.boundary, h)
 		if st != nil && st.count == 0 {
 			st.matched = dup
@@ -187,16 +187,19 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	}
 }
 
-// settleBoundary adds the hash of the unhashed payload to boundary. It
-// runs before that payload's memory may change hands (flushBatch) and
-// before boundary is read. A payload is hashed rather than its line: it is
-// a function of the host, which is the watcher's own, and the line.
+// settleBoundary adds the hash of the unhashed payload's line to boundary.
+// It runs before that payload's memory may change hands (flushBatch) and
+// before boundary is read. The line is hashed, not the payload: the
+// payload's enrichment context may differ when the line is replayed (an
+// inspect that came too late the first time).
 func (w *watcher) settleBoundary() {
 	if w.unhashed == nil {
 		return
 	}
 	if len(w.boundary) < maxBoundary {
-		w.boundary = append(w.boundary, maphash.Bytes(w.seed, w.unhashed))
+		if ev, err := payload.Parse(w.unhashed); err == nil {
+			w.boundary = append(w.boundary, maphash.Bytes(w.seed, ev.JSON()))
+		}
 	}
 	w.unhashed = nil
 }
