@@ -164,8 +164,9 @@ func sniff(line, key []byte) []byte {
 	return rest[:j]
 }
 
-// prepared is what extra guessed for the line being built.
-type prepared struct{ c, e []byte }
+// prepared is what extra guessed for the line being built: the part c of
+// the container id (a slice of the line).
+type prepared struct{ id, c, e []byte }
 
 // extra is the context of line, guessed before its payload is built so that
 // it is built once: the daemon's part, and the cached part of the container
@@ -178,7 +179,9 @@ func (e *enricher) extra(line []byte) payload.Extra {
 	// The type is not looked for: the ID of another object misses the
 	// cache of containers (IDs are random), and apply checks the type.
 	if id := sniff(line, actorIDKey); id != nil && e.opts.Containers {
-		e.pre.c, _ = e.containers.Peek(unsafe.String(&id[0], len(id)))
+		if e.pre.c, _ = e.containers.Get(unsafe.String(&id[0], len(id))); e.pre.c != nil {
+			e.pre.id = id
+		}
 	}
 	if e.pre.c == nil && e.pre.e == nil {
 		return payload.Extra{Context: e.base}
@@ -217,7 +220,10 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 		return out, false
 	}
 	id, _ := ev.ActorID()
-	if e.opts.Containers && id != "" {
+	switch {
+	case pre.c != nil && id == unsafe.String(unsafe.SliceData(pre.id), len(pre.id)):
+		cpart = pre.c // the guess was right: already looked up
+	case e.opts.Containers && id != "":
 		cpart, calls[0] = e.lookup(e.containers, 'c', id)
 	}
 	xid, _ := ev.Attr("execID")
