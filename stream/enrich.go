@@ -100,7 +100,8 @@ type enricher struct {
 	imgMu  sync.Mutex
 	images map[string]imageInfo
 
-	failures counter // inspects that failed or came too late
+	failures counter       // inspects that failed or came too late
+	report   failureReport // the same, for inspect_failed events
 }
 
 // inspectCall is one inspect in flight. part is written before done is
@@ -282,7 +283,7 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 			return c.part, nil
 		default:
 			if e.draining {
-				e.failures.Add(1)
+				e.fail(errTooLate)
 				return failurePart(errTooLate), nil
 			}
 			return nil, c
@@ -301,7 +302,7 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		return failurePart(errTooLate), nil
 	}
 	if !e.takeSlot() {
-		e.failures.Add(1)
+		e.fail(errBusy)
 		return failurePart(errBusy), nil
 	}
 	c := &inspectCall{done: make(chan struct{})}
@@ -319,10 +320,10 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 			part, err = e.inspectExec(ctx, id)
 		}
 		if err != nil {
-			e.failures.Add(1)
 			if ctx.Err() == context.DeadlineExceeded {
 				err = errCallTimeout
 			}
+			e.fail(err)
 			c.part = failurePart(err)
 			// A container or exec that is gone stays gone; a timeout
 			// may be luckier at its next event.
@@ -388,16 +389,27 @@ func (e *enricher) hold(line []byte, st *replayState, calls [2]*inspectCall, par
 	e.held = append(e.held, h)
 	e.heldBytes += len(line)
 	if len(e.held) >= maxHeldLines || e.heldBytes >= maxHeldBytes {
-		e.w.drainEnrich()
+		e.w.drainHeld() // not drainEnrich: the batch is being built
 	}
 }
 
-// drainEnrich waits for the inspects the held lines wait for, each at most
+// drainEnrich drains the held lines (drainHeld) and reports the inspect
+// failures gathered (reportFailures). The reader calls it before it hands
+// its batch over, at the end of each read.
+func (w *watcher) drainEnrich() {
+	if w.enr == nil {
+		return
+	}
+	w.drainHeld()
+	w.reportFailures()
+}
+
+// drainHeld waits for the inspects the held lines wait for, each at most
 // Timeout from when its line was read, without the work token, and then
 // builds their events in order.
-func (w *watcher) drainEnrich() {
+func (w *watcher) drainHeld() {
 	e := w.enr
-	if e == nil || len(e.held) == 0 || e.draining {
+	if len(e.held) == 0 || e.draining {
 		return
 	}
 	working := w.working
@@ -481,7 +493,7 @@ func (e *enricher) streamUp(ctx context.Context) {
 		_ = e.w.cli.Close()
 	}
 	if !d.Inspected {
-		e.failures.Add(1)
+		e.fail(errors.New("daemon: " + d.Error))
 	}
 	e.daemon = inspected.Encode(d)
 	if len(e.daemon) > maxDaemonPart {

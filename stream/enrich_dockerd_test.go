@@ -29,6 +29,7 @@ type enriched struct {
 	seq                      int
 	ctx                      inspected.Context
 	at                       time.Time
+	attrs                    map[string]string // of health events
 }
 
 // enrichOn is every enrichment with test timeouts.
@@ -58,7 +59,14 @@ func collectEnriched(t *testing.T, f *Fleet) <-chan enriched {
 				x, _ := p.Attr("execID")
 				seq, _ := p.Attr("seq")
 				n, _ := strconv.Atoi(seq)
-				ch <- enriched{host: p.Host(), action: p.Action(), id: id, execID: x, seq: n, ctx: c, at: time.Now()}
+				e := enriched{host: p.Host(), action: p.Action(), id: id, execID: x, seq: n, ctx: c, at: time.Now()}
+				if p.Type() == HealthType {
+					e.attrs = map[string]string{}
+					for k, v := range p.Attrs() {
+						e.attrs[k] = v
+					}
+				}
+				ch <- e
 			}
 		}
 	}()

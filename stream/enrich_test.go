@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func gather(t *testing.T, ch <-chan enriched, want map[string]int) map[string][]
 	for {
 		done := true
 		for h, n := range want {
-			done = done && len(by[h]) >= n
+			done = done && countSeq(by[h]) >= n
 		}
 		if done {
 			return by
@@ -44,13 +45,34 @@ func gather(t *testing.T, ch <-chan enriched, want map[string]int) map[string][]
 			if !ok {
 				t.Fatal("events closed")
 			}
-			if e.seq != 0 {
+			if e.seq != 0 || e.action == ActionInspectFailed {
 				by[e.host] = append(by[e.host], e)
 			}
 		case <-deadline:
 			t.Fatalf("timed out: %v", by)
 		}
 	}
+}
+
+func countSeq(evs []enriched) int {
+	n := 0
+	for _, e := range evs {
+		if e.seq != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// withSeq keeps the daemon's events (those with a seq).
+func withSeq(evs []enriched) []enriched {
+	var out []enriched
+	for _, e := range evs {
+		if e.seq != 0 {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // TestEnrichHostileDaemonsDoNotHoldOthers: one host answers inspects
@@ -109,13 +131,40 @@ func TestEnrichHostileDaemonsDoNotHoldOthers(t *testing.T) {
 		want[m.name+"-0"] = 2 * n
 	}
 	by := gather(t, ch, want)
+	// A host's inspect_failed follows the events it is about.
+	for end := time.After(1500 * time.Millisecond); ; {
+		var e enriched
+		select {
+		case e = <-ch:
+		case <-end:
+		}
+		if e.host == "" {
+			break
+		}
+		if e.action == ActionInspectFailed {
+			by[e.host] = append(by[e.host], e)
+		}
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 8<<20 {
 		t.Errorf("heap grew by %d bytes with 10 MB answers", grew)
 	}
 	for _, m := range modes {
-		evs := by[m.name+"-0"]
+		evs := withSeq(by[m.name+"-0"])
+		var reported uint64
+		for _, e := range by[m.name+"-0"] {
+			if e.action == ActionInspectFailed {
+				n, _ := strconv.ParseUint(e.attrs[AttrCount], 10, 64)
+				reported += n
+				if e.attrs[AttrReason] == "" || e.attrs[AttrFrom] == "" || e.attrs[AttrUntil] == "" {
+					t.Errorf("%s: inspect_failed attributes %v", m.name, e.attrs)
+				}
+			}
+		}
+		if (m.err == "") != (reported == 0) {
+			t.Errorf("%s: %d inspect failures reported in inspect_failed events", m.name, reported)
+		}
 		for i, e := range evs {
 			if i > 0 && e.seq <= evs[i-1].seq {
 				t.Fatalf("%s: events out of order at %d", m.name, i)

@@ -111,7 +111,9 @@
 //     on a host silent for that long;
 //   - events_lost: from, until, count when known, and reason:
 //     daemon_restarted, buffer_overrun, dropped_backpressure or
-//     malformed.
+//     malformed;
+//   - inspect_failed, with enrichment (Options.Enrich), at most once a
+//     second: reason (the latest error), count, from and until.
 //
 // stream_still_down is scheduled on the monotonic clock while the watcher
 // waits between attempts (an attempt is bounded by CallTimeout), so it
