@@ -51,7 +51,7 @@ type watcher struct {
 
 	daemonID string
 	lastTS   int64    // highest daemon timeNano processed; 0: none yet
-	boundary []uint64 // hashes of the payloads processed at lastTS
+	boundary []uint64 // hashes of the lines processed at lastTS
 	// unhashed is the payload of the last event processed at lastTS while
 	// its hash is not in boundary yet (nil: none); see settleBoundary.
 	unhashed   []byte
