@@ -48,7 +48,7 @@ vet:
 	$(GO) vet -tags integration ./internal/integration/
 	$(GO) vet -tags soak ./stream/
 	$(GO) vet -tags purego ./extract/payload/
-	$(GO) vet -tags dockerfleet_copyonly ./extract/payload/
+	$(GO) vet -tags dockerfleet_copyonly ./stream/ ./plugin/...
 
 # The payload package also runs without its assembly (purego), as on a CPU
 # without AVX2 or another architecture.
