@@ -104,9 +104,13 @@ func (w *watcher) readLong(br *lineReader, part []byte) (line []byte, truncated 
 				return nil, false, nil
 			}
 			// handle copies the line into its payload before tr
-			// is reused; w.long holds it meanwhile.
-			w.long = append(w.long[:0], reduced...)
-			return w.long, true, nil
+			// is reused; it is given a copy all the same, since tr
+			// goes back to the pool now.
+			line := append(w.long[:0], reduced...)
+			if cap(line) > 4*readBufferSize {
+				w.long = nil
+			}
+			return line, true, nil
 		}
 		if cap(w.long) > 4*readBufferSize {
 			// Give a rare huge line's buffer back after use.

@@ -5,6 +5,7 @@ package payload
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -445,8 +446,15 @@ func (t *Truncator) inString(p []byte) int {
 		}
 		// A run of bytes that need no look.
 		j := i
-		for j < len(p) && (strClass[p[j]] == 0 || strClass[p[j]] == 4) {
-			j++
+		for {
+			for j+8 <= len(p) && stopBytes(binary.LittleEndian.Uint64(p[j:])) == 0 {
+				j += 8
+			}
+			if j < len(p) && (strClass[p[j]] == 0 || strClass[p[j]] == 4) {
+				j++
+				continue
+			}
+			break
 		}
 		if j > i {
 			t.add(p[i:j])

@@ -318,3 +318,23 @@ func FuzzTruncator(f *testing.F) {
 		checkTruncated(t, &tr, []byte(line), MinTruncateSize+int(max), int(chunk)+1)
 	})
 }
+
+// BenchmarkTruncator reduces a container event with a 1 MiB label,
+// written in 64 KiB pieces as the stream reads it, to 64 KiB.
+func BenchmarkTruncator(b *testing.B) {
+	line := bigContainer("create", map[string]string{"big": strings.Repeat("x", 1<<20)})
+	var tr Truncator
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Reset(64 << 10)
+		for p := line; len(p) > 0; {
+			n := min(64<<10, len(p))
+			tr.Write(p[:n])
+			p = p[n:]
+		}
+		if _, err := tr.Line(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
