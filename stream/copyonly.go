@@ -7,8 +7,9 @@ package stream
 
 import "github.com/dockerfleet/dockerfleet/extract/payload"
 
-// The build tag dockerfleet_copyonly makes the ingest benchmark's
-// copy-only reference (internal/bench): each line is copied into its
-// payload without being indexed (payload.CopyOnly). Such a build is never
-// shipped.
-func init() { buildPayload = payload.CopyOnly }
+// buildPayload, with the build tag dockerfleet_copyonly (the ingest
+// benchmark's copy-only reference, internal/bench, never shipped), copies
+// each line into its payload without indexing it (payload.CopyOnly).
+func buildPayload(dst []byte, host string, line []byte, x payload.Extra) ([]byte, payload.Meta, error) {
+	return payload.CopyOnly(dst, host, line, x)
+}

@@ -9,10 +9,6 @@ import (
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
 
-// buildPayload makes the payload of one line: payload.BuildExtra, but in
-// the ingest benchmark's copy-only reference (copyonly.go).
-var buildPayload = payload.BuildExtra
-
 // truncators hold the Truncators of lines longer than MaxLineSize: they
 // are rare, and a host keeps no memory for them between two.
 var truncators sync.Pool
