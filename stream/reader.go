@@ -103,9 +103,8 @@ func (w *watcher) readLong(br *lineReader, part []byte) (line []byte, truncated 
 				w.skipLine()
 				return nil, false, nil
 			}
-			// handle copies the line into its payload before tr
-			// is reused; it is given a copy all the same, since tr
-			// goes back to the pool now.
+			// tr goes back to the pool on return: the line is
+			// copied out of it.
 			line := append(w.long[:0], reduced...)
 			if cap(line) > 4*readBufferSize {
 				w.long = nil
