@@ -19,7 +19,8 @@ PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/...
 FUZZTIME   ?=
 FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream:FuzzChunkDecoder:100000 \
 	./extract/payload:FuzzBuild:300000 ./extract/payload:FuzzQuoteMask:300000 \
-	./extract/payload:FuzzParse:300000 ./extract:FuzzExtract:100000 \
+	./extract/payload:FuzzParse:300000 ./extract/payload:FuzzTruncator:100000 \
+	./extract:FuzzExtract:100000 \
 	./plugin:FuzzParseConfig:10000
 
 .PHONY: all build install test unit integration fuzz fuzz-smoke vet bench soak run readme clean
@@ -47,7 +48,7 @@ vet:
 	$(GO) vet -tags integration ./internal/integration/
 	$(GO) vet -tags soak ./stream/
 	$(GO) vet -tags purego ./extract/payload/
-	$(GO) vet -tags dockerfleet_copyonly ./extract/payload/
+	$(GO) vet -tags dockerfleet_copyonly ./stream/ ./plugin/...
 
 # The payload package also runs without its assembly (purego), as on a CPU
 # without AVX2 or another architecture.

@@ -18,11 +18,24 @@ import (
 // Extract allocates the interface that carries the value to the SDK; the
 // plugin's hot path uses an Extractor instead.
 func Extract(req sdk.ExtractRequest, ev *payload.Event) error {
+	if extractBool(req, ev) {
+		return nil
+	}
 	v, ok, err := value(req, ev)
 	if ok {
 		req.SetValue(v)
 	}
 	return err
+}
+
+// extractBool sets the value of a boolean field and reports whether the
+// field req asks for was one; a bool in an interface takes no allocation.
+func extractBool(req sdk.ExtractRequest, ev *payload.Event) bool {
+	if id := req.FieldID(); id < uint64(len(table)) && table[id].src == srcTruncated {
+		req.SetValue(ev.Truncated())
+		return true
+	}
+	return false
 }
 
 // value reads the value of the field req asks for; ok is false when the

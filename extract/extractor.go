@@ -53,6 +53,9 @@ func NewExtractor() *Extractor {
 // Extract sets the value of the field req asks for, read from ev, as the
 // package's Extract does.
 func (x *Extractor) Extract(req sdk.ExtractRequest, ev *payload.Event) error {
+	if extractBool(req, ev) {
+		return nil
+	}
 	v, ok, err := value(req, ev)
 	if !ok {
 		return err

@@ -47,7 +47,7 @@ type Config struct {
 	// under a flood from many hosts (see readerWorkers).
 	BufferSize uint32 `json:"bufferSize"`
 	// MaxEventSize is the largest event, in bytes, that reaches Falco; a larger
-	// one is skipped and reported as lost.
+	// one is cut to fit (payload.Truncator) and flagged docker.truncated.
 	MaxEventSize uint32 `json:"maxEventSize"`
 	// BatchSize is the largest number of events handed to Falco per next_batch.
 	BatchSize uint32 `json:"batchSize"`

@@ -273,7 +273,7 @@ type HostStats struct {
 	Delivered  uint64 // daemon events handed to Batches
 	Duplicates uint64 // replayed events dropped at the resume boundary
 	Dropped    uint64 // events dropped because Batches was full
-	Malformed  uint64 // lines skipped: malformed or oversized
+	Malformed  uint64 // lines skipped: not Docker events (an oversized event is reduced, not skipped)
 	Connects   uint64 // live streams established
 	Losses     uint64 // events_lost reports delivered
 }

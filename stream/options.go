@@ -98,8 +98,10 @@ type Options struct {
 	// reader's cache rather than written by the consumer after a
 	// transfer between cores.
 	Frame func(room []byte, ev Event)
-	// MaxLineSize is the longest event line kept; longer ones are skipped
-	// and reported as lost (reason malformed). At most payload.MaxLineLen.
+	// MaxLineSize is the longest event line kept whole; a longer one is
+	// reduced to this size (payload.Truncator; truncated flag) or, if it
+	// is not a Docker event, reported as lost (reason malformed). At most
+	// payload.MaxLineLen; reduction needs payload.MinTruncateSize.
 	MaxLineSize int
 	// Now is the clock of the plugin's own health events; nil means
 	// time.Now.

@@ -40,14 +40,15 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	defer w.flushBatch()
 	for {
 		line, err := br.ReadSlice()
+		var x payload.Extra
 		if err == bufio.ErrBufferFull {
-			line, err = w.readLong(br, line)
+			line, x.Truncated, err = w.readLong(br, line)
 		}
 		if err != nil {
 			return err
 		}
 		if line != nil {
-			w.handle(line, st)
+			w.handle(line, st, x)
 		}
 		if br.Buffered() > 0 {
 			continue
@@ -65,43 +66,64 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 }
 
 // readLong assembles a line longer than the read buffer, up to
-// MaxLineSize. A longer one is consumed to its end and counted as
+// MaxLineSize. A longer one is reduced as it is read, in bounded memory,
+// to a Docker event line of at most MaxLineSize bytes (see
+// payload.Truncator): its event is delivered, flagged truncated, rather
+// than lost. A longer line that is not a Docker event is counted as
 // malformed; it then returns a nil line.
-func (w *watcher) readLong(br *lineReader, part []byte) ([]byte, error) {
+func (w *watcher) readLong(br *lineReader, part []byte) (line []byte, truncated bool, err error) {
 	w.long = append(w.long[:0], part...)
-	oversized := false
+	var tr *payload.Truncator
+	defer func() {
+		if tr != nil {
+			putTruncator(tr)
+		}
+	}()
 	for {
 		part, err := br.ReadSlice()
-		if !oversized {
-			if len(w.long)+len(part) > w.opts.MaxLineSize+1 { // +1: the newline
-				oversized = true
-				w.long = w.long[:0]
-			} else {
-				w.long = append(w.long, part...)
-			}
+		if tr == nil && len(w.long)+len(part) > w.opts.MaxLineSize+1 { // +1: the newline
+			tr = getTruncator(w.opts.MaxLineSize)
+			_, _ = tr.Write(w.long) // an error is Line's too
+			w.long = w.long[:0]
+		}
+		if tr != nil {
+			_, _ = tr.Write(part)
+		} else {
+			w.long = append(w.long, part...)
 		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if oversized {
-			w.skipLine()
-			return nil, nil
+		if tr != nil {
+			reduced, err := tr.Line()
+			if err != nil {
+				w.skipLine()
+				return nil, false, nil
+			}
+			// tr goes back to the pool on return: the line is
+			// copied out of it.
+			line := append(w.long[:0], reduced...)
+			if cap(line) > 4*readBufferSize {
+				w.long = nil
+			}
+			return line, true, nil
 		}
 		if cap(w.long) > 4*readBufferSize {
 			// Give a rare huge line's buffer back after use.
 			line := w.long
 			w.long = nil
-			return line, nil
+			return line, false, nil
 		}
-		return w.long, nil
+		return w.long, false, nil
 	}
 }
 
-// handle turns one line into an Event of the pending batch.
-func (w *watcher) handle(line []byte, st *replayState) {
+// handle turns one line into an Event of the pending batch; x is what
+// the payload carries besides the line.
+func (w *watcher) handle(line []byte, st *replayState, x payload.Extra) {
 	line = trimEOL(line)
 	if len(line) == 0 {
 		return
@@ -120,7 +142,7 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if cap(b.buf)-len(b.buf) >= need {
 		dst = b.buf[at:at]
 	}
-	out, meta, err := payload.Build(dst, w.host, line)
+	out, meta, err := buildPayload(dst, w.host, line, x)
 	if err != nil || meta.Type == HealthType {
 		// A daemon line with the plugin's own type would let a host (or
 		// anyone on a tls=off link) forge the fleet's health events.
