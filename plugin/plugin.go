@@ -118,7 +118,7 @@ func (p *Plugin) Info() *plugins.Info {
 
 // InitSchema describes init_config, so that Falco can check it before Init.
 func (p *Plugin) InitSchema() *sdk.SchemaInfo {
-	return &sdk.SchemaInfo{Schema: compactSchema()}
+	return &sdk.SchemaInfo{Schema: configSchema()}
 }
 
 // Init reads init_config. It is called once per plugin instance, and again on
