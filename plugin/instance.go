@@ -5,11 +5,14 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -107,12 +110,16 @@ var tuneGC = sync.OnceFunc(func() {
 // watching every host. Bad endpoints fail here, naming the culprit; a host
 // that is merely down does not: its watcher keeps trying.
 func openInstance(cfg Config, params string) (*instance, error) {
-	endpoints, err := hosts.Parse(params, hosts.Defaults{
+	defaults := hosts.Defaults{
 		CertDir: cfg.TLS.CertDir,
 		CA:      cfg.TLS.CA,
 		Cert:    cfg.TLS.Cert,
 		Key:     cfg.TLS.Key,
-	}, os.Getenv)
+	}
+	if err := hosts.CheckDefaults(defaults); err != nil {
+		return nil, defaultsError(err)
+	}
+	endpoints, err := hosts.Parse(params, defaults, os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("open_params: %w", err)
 	}
@@ -133,11 +140,36 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	batch, err := newSlotBatch(int(cfg.BatchSize), slotCap)
 	if err != nil {
 		_ = fleet.Close()
-		return nil, fmt.Errorf("open: allocating the event batch: %w", err)
+		return nil, fmt.Errorf(`init_config: keys "batchSize" and "maxEventSize": allocating the event batch: %w`, err)
 	}
 	inst := newInstance(fleet, batch.ArrayPtr(), batch.Len(), slotCap)
 	inst.SetEvents(batch)
 	return inst, nil
+}
+
+// tlsKeys are the init_config keys of the hosts.Defaults fields.
+var tlsKeys = map[string]string{
+	hosts.FieldCertDir: "tls.certDir",
+	hosts.FieldCA:      "tls.ca",
+	hosts.FieldCert:    "tls.cert",
+	hosts.FieldKey:     "tls.key",
+}
+
+// defaultsError names the init_config keys of a bad default TLS file, as
+// the checks of ParseConfig name theirs.
+func defaultsError(err error) error {
+	var de *hosts.DefaultsError
+	if !errors.As(err, &de) {
+		return fmt.Errorf("init_config: %w", err)
+	}
+	keys := make([]string, len(de.Fields))
+	for i, f := range de.Fields {
+		keys[i] = strconv.Quote(tlsKeys[f])
+	}
+	if len(keys) == 1 {
+		return fmt.Errorf("init_config: key %s: %w", keys[0], de.Err)
+	}
+	return fmt.Errorf("init_config: keys %s: %w", strings.Join(keys, " and "), de.Err)
 }
 
 // slotSize is the size of one batch slot: the largest payload a line of
