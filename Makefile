@@ -9,7 +9,7 @@ OUTPUT     := lib$(NAME).so
 # directory). Note: the directory itself, not a staging root prefixed to it.
 DESTDIR    ?= /usr/share/falco/plugins
 # Go packages (the c-shared main is built separately).
-PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/...
+PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/... ./deploy/...
 # Fuzz targets (package:function:inputs) run by `make test` for a short
 # smoke and by `make fuzz` longer. The smoke runs a count of inputs (2 to 8 s
 # each on a 2-core machine), not a duration: with a duration, Go 1.26's

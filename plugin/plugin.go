@@ -65,6 +65,7 @@ import (
 	extractfields "github.com/dockerfleet/dockerfleet/extract"
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/stream"
 )
 
 const (
@@ -100,6 +101,10 @@ type Plugin struct {
 
 	// extractor hands values to the SDK without allocating (created at Init).
 	extractor *extractfields.Extractor
+
+	// fleet is the fleet of the latest Open, read by Metrics from the
+	// thread Falco collects metrics on.
+	fleet atomic.Pointer[stream.Fleet]
 }
 
 // Info returns the plugin's identity.
@@ -196,7 +201,12 @@ func (p *Plugin) OpenParams() ([]sdk.OpenParam, error) {
 
 // Open parses open_params and starts watching every host it lists.
 func (p *Plugin) Open(params string) (source.Instance, error) {
-	return openInstance(p.config, params)
+	inst, err := openInstance(p.config, params)
+	if err != nil {
+		return nil, err
+	}
+	p.fleet.Store(inst.fleet)
+	return inst, nil
 }
 
 // event returns the payload of evt, parsed once per event number. The

@@ -13,7 +13,10 @@
 // plugin's packages.
 //
 // The C files in loader/ are copied verbatim from
-// github.com/falcosecurity/plugin-sdk-go v0.8.3 (pkg/loader and pkg/sdk).
+// github.com/falcosecurity/plugin-sdk-go v0.8.3 (pkg/loader and pkg/sdk)
+// because cgo compiles only the C files of the package's own directory and
+// includes only paths known when the file is written, not the module
+// cache's; TestLoaderFilesMatchSDK keeps them equal to the SDK in go.mod.
 // Upstream, in falcosecurity/libs, plugin_loader.c includes
 // <plugin/plugin_api.h> and <libscap/strl.h>; the SDK's patches (kept in its
 // pkg/loader) flatten the include paths and bring private
