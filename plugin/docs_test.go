@@ -124,8 +124,6 @@ func configTable() string {
 			def = "`" + d + "`"
 		}
 		switch s.kind {
-		case kindGroup:
-			continue
 		case kindList:
 			def = "all"
 			if s.enum != nil {

@@ -43,7 +43,7 @@
 //     (stream.Options.Workers, readerWorkers), so that it finds a core,
 //     but at least two, since one working reader on a 2-core machine
 //     binds reading to one core;
-//   - queues up to bufferSize events (32,768 by default) for the moments
+//   - queues up to bufferSize events, a default sized for the moments
 //     Falco's thread still waits for a core.
 //
 // The measurements behind each choice are in docs/PERFORMANCE.md.

@@ -20,7 +20,7 @@ import (
 // and its bounds. DefaultConfig, ParseConfig's checks, the JSON schema
 // (configSchema) and the README's table of keys are made from it.
 var settings = []setting{
-	group("tls", "Default TLS material of tcp endpoints that name none of their own: file paths, never contents. Files are read and checked at open."),
+	group("tls", "Default TLS material of tcp endpoints that name none of their own: file paths, never contents. The files are read and checked at open, whether an endpoint uses them or not."),
 	file("tls.certDir", "Directory laid out as DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem."),
 	file("tls.ca", "CA bundle that signs the daemons' certificates; overrides certDir's ca.pem."),
 	file("tls.cert", "Client certificate; overrides certDir's cert.pem; requires tls.key."),
