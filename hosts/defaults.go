@@ -5,6 +5,7 @@ package hosts
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,7 +26,7 @@ type DefaultsError struct {
 
 // Error names the fields and the problem.
 func (e *DefaultsError) Error() string {
-	return fmt.Sprintf("default TLS material %v: %v", e.Fields, e.Err)
+	return fmt.Sprintf("default TLS material (%s): %v", strings.Join(e.Fields, ", "), e.Err)
 }
 
 // Unwrap returns the problem.

@@ -110,18 +110,9 @@ var tuneGC = sync.OnceFunc(func() {
 // watching every host. Bad endpoints fail here, naming the culprit; a host
 // that is merely down does not: its watcher keeps trying.
 func openInstance(cfg Config, params string) (*instance, error) {
-	defaults := hosts.Defaults{
-		CertDir: cfg.TLS.CertDir,
-		CA:      cfg.TLS.CA,
-		Cert:    cfg.TLS.Cert,
-		Key:     cfg.TLS.Key,
-	}
-	if err := hosts.CheckDefaults(defaults); err != nil {
-		return nil, defaultsError(err)
-	}
-	endpoints, err := hosts.Parse(params, defaults, os.Getenv)
+	endpoints, err := cfg.Endpoints(params)
 	if err != nil {
-		return nil, fmt.Errorf("open_params: %w", err)
+		return nil, err
 	}
 	cores := spareProc()
 	tuneGC()
@@ -145,6 +136,27 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	inst := newInstance(fleet, batch.ArrayPtr(), batch.Len(), slotCap)
 	inst.SetEvents(batch)
 	return inst, nil
+}
+
+// Endpoints parses open_params as Open does: the default TLS files of c
+// are checked first, whether an endpoint uses them or not (errors start
+// with "init_config: " and name the key), then every endpoint (errors
+// start with "open_params: " and name the endpoint).
+func (c Config) Endpoints(openParams string) ([]hosts.Endpoint, error) {
+	defaults := hosts.Defaults{
+		CertDir: c.TLS.CertDir,
+		CA:      c.TLS.CA,
+		Cert:    c.TLS.Cert,
+		Key:     c.TLS.Key,
+	}
+	if err := hosts.CheckDefaults(defaults); err != nil {
+		return nil, defaultsError(err)
+	}
+	endpoints, err := hosts.Parse(openParams, defaults, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("open_params: %w", err)
+	}
+	return endpoints, nil
 }
 
 // tlsKeys are the init_config keys of the hosts.Defaults fields.
