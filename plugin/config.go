@@ -134,8 +134,9 @@ func ParseConfig(raw string) (Config, error) {
 		return Config{}, errors.New("init_config: unexpected data after the JSON object")
 	}
 	// encoding/json matches keys case-insensitively and takes null for
-	// "leave as is"; the schema does neither. Checking the keys first keeps
-	// Init as strict as the schema.
+	// "leave as is" anywhere; the schema matches letter for letter and takes
+	// null only for an empty map or list. Checking the keys first keeps Init
+	// as strict as the schema.
 	if err := checkKeys(doc, ""); err != nil {
 		return Config{}, fmt.Errorf("init_config: %w", err)
 	}

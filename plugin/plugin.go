@@ -10,7 +10,7 @@
 //
 // # Configuration
 //
-// Every init_config key is declared once, in settings (config.go): its
+// Every init_config key is declared once, in settings (settings.go): its
 // default, its bounds and its description. DefaultConfig, the checks of
 // ParseConfig, the JSON schema Falco validates init_config against
 // (InitSchema, config.schema.json) and the README's table of keys are all
