@@ -43,7 +43,7 @@ const (
 // (sdk.PluginEventPayloadOffset bytes). Fields go in the machine's byte
 // order, as the SDK's C struct writes do.
 func writeHeader(hdr []byte, ts uint64, n int) {
-	_ = hdr[sdk.PluginEventPayloadOffset-1]
+	_ = hdr[sdk.PluginEventPayloadOffset-1] // one bounds check for the writes below
 	binary.NativeEndian.PutUint64(hdr[evtOffTimestamp:], ts)
 	binary.NativeEndian.PutUint64(hdr[evtOffTid:], math.MaxUint64)
 	binary.NativeEndian.PutUint32(hdr[evtOffLen:], uint32(sdk.PluginEventPayloadOffset+n))

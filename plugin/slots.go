@@ -95,7 +95,7 @@ var errSlotFull = errors.New("event payload larger than its batch slot")
 // Writer empties the slot's payload and returns a writer appending to it.
 func (w *slotWriter) Writer() io.Writer {
 	w.n = 0
-	w.setLen()
+	w.rewriteHeader()
 	return w
 }
 
@@ -107,14 +107,15 @@ func (w *slotWriter) Write(p []byte) (int, error) {
 	}
 	copy(w.slot[sdk.PluginEventPayloadOffset+w.n:], p)
 	w.n += len(p)
-	w.setLen()
+	w.rewriteHeader()
 	return len(p), nil
 }
 
 // SetTimestamp sets the event's time (math.MaxUint64: stamped by Falco).
 func (w *slotWriter) SetTimestamp(ts uint64) {
 	w.ts = ts
-	w.setLen()
+	w.rewriteHeader()
 }
 
-func (w *slotWriter) setLen() { writeHeader(w.slot, w.ts, w.n) }
+// rewriteHeader writes the slot's header for what the writer holds now.
+func (w *slotWriter) rewriteHeader() { writeHeader(w.slot, w.ts, w.n) }
