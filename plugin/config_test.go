@@ -165,33 +165,40 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 }
 
 // The bounds accepted are the bounds the stream and the payload format
-// take: the largest maxEventSize (and every other maximum) opens.
-func TestLargestSettingsOpen(t *testing.T) {
-	raw := `{"maxEventSize": 1048576, "bufferSize": 1048576, "batchSize": 16,
-		"reconnect": {"minBackoff": "1h", "maxBackoff": "1h"}, "callTimeout": "10m", "pingInterval": "24h", "stillDownInterval": "24h"}`
-	cfg, err := ParseConfig(raw)
-	if err != nil {
-		t.Fatal(err)
+// take: a config with every setting at its maximum opens, and one with
+// every setting at its minimum (batchSize aside: that many slots of the
+// largest event are mapped at once, which Open reports naming both keys).
+func TestExtremeSettingsOpen(t *testing.T) {
+	for _, atMax := range []bool{true, false} {
+		cfg := DefaultConfig()
+		v := reflect.ValueOf(&cfg).Elem()
+		for _, s := range settings {
+			bound := s.min
+			if atMax {
+				bound = s.max
+			}
+			switch s.kind {
+			case kindDuration:
+				v.FieldByIndex(s.index).SetInt(bound)
+			case kindCount:
+				v.FieldByIndex(s.index).SetUint(uint64(bound))
+			}
+		}
+		if atMax {
+			cfg.BatchSize = 16
+		}
+		if err := cfg.validate(); err != nil {
+			t.Fatalf("at max %v: %v", atMax, err)
+		}
+		inst, err := openInstance(cfg, "unix://"+t.TempDir()+"/nobody.sock")
+		if err != nil {
+			t.Fatalf("at max %v: Open refuses what Init accepts: %v", atMax, err)
+		}
+		inst.Close()
 	}
-	if int(cfg.MaxEventSize) != payload.MaxLineLen {
-		t.Fatalf("maxEventSize %d, want payload.MaxLineLen %d", cfg.MaxEventSize, payload.MaxLineLen)
+	if s := lookupSetting("maxEventSize"); s.max != payload.MaxLineLen {
+		t.Errorf("maxEventSize maximum %d, want payload.MaxLineLen %d", s.max, payload.MaxLineLen)
 	}
-	inst, err := openInstance(cfg, "unix://"+t.TempDir()+"/nobody.sock")
-	if err != nil {
-		t.Fatalf("Open refuses what Init accepted: %v", err)
-	}
-	inst.Close()
-	// The smallest too.
-	cfg, err = ParseConfig(`{"maxEventSize": 1024, "bufferSize": 1, "batchSize": 1,
-		"reconnect": {"minBackoff": "100ms", "maxBackoff": "100ms"}, "callTimeout": "1s", "pingInterval": "1s", "stillDownInterval": "1s"}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err = openInstance(cfg, "unix://"+t.TempDir()+"/nobody.sock")
-	if err != nil {
-		t.Fatalf("Open refuses what Init accepted: %v", err)
-	}
-	inst.Close()
 }
 
 // compiledSchema is the schema Falco checks init_config against, as the
