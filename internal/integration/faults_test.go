@@ -121,7 +121,7 @@ func TestHostDownAtOpenDoesNotStopOthers(t *testing.T) {
 	dockerd.Require(t)
 	up := dockerd.Start(t, dockerd.Options{Name: "up"})
 	ghost := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")
-	p := loadPlugin(t, `{"reconnect": {"minBackoff": "50ms", "maxBackoff": "200ms"}}`)
+	p := loadPlugin(t, `{"reconnect": {"minBackoff": "100ms", "maxBackoff": "200ms"}}`)
 	start := time.Now()
 	inst, err := p.Open(fmt.Sprintf("%s?name=ghost, %s?name=up, tcp://127.0.0.1:1?name=refused&tls=off", ghost, up.Endpoint()))
 	if err != nil {

@@ -66,7 +66,6 @@ func endpointsOf(o checkOptions) ([]hosts.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	defaults := hosts.Defaults{CertDir: cfg.TLS.CertDir, CA: cfg.TLS.CA, Cert: cfg.TLS.Cert, Key: cfg.TLS.Key}
 	params := o.target
 	if fi, err := os.Stat(o.target); err == nil && fi.Mode().IsRegular() {
 		lines, err := hosts.ReadInventory(o.target)
@@ -82,11 +81,7 @@ func endpointsOf(o checkOptions) ([]hosts.Endpoint, error) {
 		}
 		params = strings.Join(texts, ",")
 	}
-	eps, err := hosts.Parse(params, defaults, os.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("open_params: %w", err)
-	}
-	return eps, nil
+	return cfg.Endpoints(params)
 }
 
 // hostReport is what check learnt of one host.
