@@ -141,7 +141,7 @@ type target struct {
 	openParams *string
 	initConfig *string
 	paths      map[string]string
-	env        []string                    // added to Falco's environment
+	env        []string                   // added to Falco's environment
 	hosts      map[string]*dockerd.Daemon // docker.host label -> daemon
 }
 
