@@ -195,7 +195,7 @@ func set(m *yaml.Node, key string, v *yaml.Node) {
 			return
 		}
 	}
-	m.Content = append(m.Content, scalar(key), v)
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
 }
 
 func setScalar(m *yaml.Node, key, value string) { set(m, key, scalar(value)) }
