@@ -327,8 +327,12 @@ func (r run) check(t *testing.T, falco *Falco, so string, f fleet, id string) {
 		}
 		up := Rule("Docker Host Reporting Again", down)
 		fr.WaitFor(upTimeout, r.stop+" reporting again", func(a Alert) bool { return up(a) && fr.Count(up) >= 2 })
-		// The daemon kept its events in memory only: the plugin says so.
-		fr.WaitFor(alertTimeout, r.stop+" events lost", Rule("Docker Host Events Lost", with(down, "docker.attributes[reason]", "daemon_restarted")))
+		// The daemon kept its events in memory only: the plugin says so. The
+		// reason depends on what it can tell (stream/watcher.go: a daemon
+		// keeps its ID across a restart, and with filters a missing
+		// boundary may be an overrun), so any reason will do here.
+		lost := fr.WaitFor(alertTimeout, r.stop+" events lost", Rule("Docker Host Events Lost", down))
+		t.Logf("after the restart of %s: %s", r.stop, lost.Output)
 		// Its events after the restart arrive again.
 		for _, w := range containerLifecycle.act(t, d, id+"-restarted") {
 			fr.WaitFor(alertTimeout, w.rule+" on "+r.stop+" after its restart", Rule(w.rule, with(w.fields, "docker.host", r.stop)))
