@@ -53,9 +53,14 @@ type scenario struct {
 }
 
 var (
-	imageImport = scenario{"image import", func(t *testing.T, d *dockerd.Daemon, u string) []want {
+	imageImportDelete = scenario{"image import and delete", func(t *testing.T, d *dockerd.Daemon, u string) []want {
 		id := must(t)(d.ImportBusybox("falcotest:" + u))
-		return []want{{"Docker Image Imported Pulled Or Deleted", map[string]string{"docker.action": "import", "docker.actor.id": id}}}
+		must(t)(d.Docker("rmi", "falcotest:"+u))
+		const rule = "Docker Image Imported Pulled Or Deleted"
+		return []want{
+			{rule, map[string]string{"docker.action": "import", "docker.actor.id": id}},
+			{rule, map[string]string{"docker.action": "delete", "docker.actor.id": id}},
+		}
 	}}
 
 	volume = scenario{"volume create and remove", func(t *testing.T, d *dockerd.Daemon, u string) []want {
@@ -123,6 +128,22 @@ var (
 		return []want{{"Docker Container Started With Untrusted Image", map[string]string{"docker.attributes.name": name, "docker.attributes.image": image}}}
 	}}
 
+	// outOfMemory: a container limited to 8 MiB that doubles a string
+	// until the kernel's OOM killer ends it.
+	outOfMemory = scenario{"out of memory", func(t *testing.T, d *dockerd.Daemon, u string) []want {
+		name := "oom-" + u
+		id := must(t)(d.Run("--name", name, "--memory", "8m", "--memory-swap", "8m", baseImage, "sh", "-c", "x=0123456789abcdef; while :; do x=$x$x; done"))
+		must(t)(d.Docker("wait", id))
+		if err := d.RemoveContainer(id); err != nil {
+			t.Fatal(err)
+		}
+		c := map[string]string{"docker.attributes.name": name}
+		return []want{
+			{"Docker Container Out Of Memory", with(c, "docker.attributes.image", baseImage)},
+			{"Docker Container Died With Non-Zero Exit Code", with(c, "docker.attributes.exitcode", "137")},
+		}
+	}}
+
 	daemonReload = scenario{"daemon configuration reload", func(t *testing.T, d *dockerd.Daemon, u string) []want {
 		if err := syscall.Kill(d.PID(), syscall.SIGHUP); err != nil {
 			t.Fatalf("SIGHUP to %s: %v", d, err)
@@ -130,7 +151,7 @@ var (
 		return []want{{"Docker Daemon Configuration Reloaded", map[string]string{"docker.actor.id": d.ID()}}}
 	}}
 
-	everyScenario = []scenario{imageImport, volume, network, containerLifecycle, daemonReload}
+	everyScenario = []scenario{imageImportDelete, volume, network, containerLifecycle, outOfMemory, daemonReload}
 )
 
 // fleet is the daemons every run draws from, by role.
