@@ -164,6 +164,7 @@ type target struct {
 	paths      map[string]string
 	env        []string                   // added to Falco's environment
 	hosts      map[string]*dockerd.Daemon // docker.host label -> daemon
+	down       []string                   // labels of hosts no daemon answers for
 }
 
 // run is one Falco run with a config derived from one example.
@@ -211,6 +212,22 @@ var runs = []run{
 		name:      `single-host init_config ""`,
 		example:   "falco-single-host.yaml",
 		target:    singleHost(ptr(`""`)),
+		scenarios: []scenario{containerLifecycle},
+	},
+	{
+		// A host that never answers is reported down at once, and again
+		// every stillDownInterval; the other one works meanwhile.
+		name:    "single-host with an unreachable host",
+		example: "falco-single-host.yaml",
+		target: func(f fleet) target {
+			a := f["unix-a"]
+			return target{
+				initConfig: ptr("{stillDownInterval: 1s}"),
+				openParams: ptr(a.Endpoint() + "?name=up, unix:///nonexistent/docker.sock?name=gone"),
+				hosts:      map[string]*dockerd.Daemon{"up": a},
+				down:       []string{"gone"},
+			}
+		},
 		scenarios: []scenario{containerLifecycle},
 	},
 	{
@@ -311,6 +328,14 @@ func (r run) check(t *testing.T, falco *Falco, so string, f fleet, id string) {
 	for _, label := range labels {
 		fr.WaitFor(upTimeout, label+" up", Rule("Docker Host Reporting Again", map[string]string{"docker.host": label}))
 	}
+	for _, label := range tg.down {
+		down := map[string]string{"docker.host": label}
+		a := fr.WaitFor(alertTimeout, label+" down", Rule("Docker Host Stopped Reporting", down))
+		if !strings.Contains(a.Field("docker.attributes[reason]"), "nonexistent") {
+			t.Errorf("the reason does not name the socket: %s", a.Output)
+		}
+		fr.WaitFor(alertTimeout, label+" still down", Rule("Docker Host Still Not Reporting", down))
+	}
 	log := fr.Log()
 	for _, line := range []string{cfgPath + " | schema validation: ok", "Loaded plugin 'dockerfleet@", "Enabled event sources: docker"} {
 		if !strings.Contains(log, line) {
@@ -364,10 +389,12 @@ func (r run) check(t *testing.T, falco *Falco, so string, f fleet, id string) {
 		t.Fatal(err)
 	}
 	for _, a := range fr.Alerts() {
-		if _, ok := tg.hosts[a.Host()]; !ok {
+		_, live := tg.hosts[a.Host()]
+		down := slices.Contains(tg.down, a.Host())
+		if !live && !down {
 			t.Errorf("alert for a host not in open_params: [%s] %s", a.Rule, a.Output)
 		}
-		if a.Rule == "Docker Host Stopped Reporting" && a.Host() != r.stop {
+		if a.Rule == "Docker Host Stopped Reporting" && a.Host() != r.stop && !down {
 			t.Errorf("host %s stopped reporting, but only %q was stopped: %s", a.Host(), r.stop, a.Output)
 		}
 		for _, w := range r.never {
