@@ -267,10 +267,11 @@ var runs = []run{
 
 // TestFalco runs the real Falco with the plugin and a config derived from
 // each example of examples/, against real daemons: Falco's config schema
-// and `falco -V` accept the config and the shipped rules, every host comes
-// up, the scenarios raise their rules' alerts with the right docker.host,
-// a stopped daemon raises Docker Host Stopped Reporting for its host only,
-// and Falco exits cleanly on SIGTERM.
+// and `falco -V` accept the config and the rules, every host comes up, the
+// scenarios raise their rules' alerts with the right docker.host, a stopped
+// daemon raises Docker Host Stopped Reporting for its host only, a host
+// that never answers is reported down and still down, init_config {} and
+// "" both start, and Falco exits cleanly on SIGTERM.
 func TestFalco(t *testing.T) {
 	falco := Require(t)
 	dockerd.Require(t)
@@ -288,6 +289,11 @@ func TestFalco(t *testing.T) {
 	}
 }
 
+// check derives the run's config, validates the rules with it, runs Falco,
+// waits for every host (up or, for target.down, reported down), acts out
+// the scenarios on each live host and waits for each alert they expect,
+// stops and restarts r.stop, stops Falco, and checks all its alerts against
+// the hosts and r.never. id makes the names of the run's objects unique.
 func (r run) check(t *testing.T, falco *Falco, so string, f fleet, id string) {
 	tg := r.target(f)
 	rules := []string{abs(t, shipped)}
