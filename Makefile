@@ -93,8 +93,9 @@ soak:
 	$(GO) test -run '^TestSoak$$' -tags soak -count=1 -timeout 60m -v ./stream/
 
 # Build the plugin and show the events of the local daemon as they arrive:
-# through Falco when it is installed, else through dockerfleet-tail, a small
-# host of this project that loads the same .so. Installs and starts a local
+# through Falco when there is one ($FALCO, else falco on PATH, else
+# ../shared/tools/falco/falco), else through dockerfleet-tail, a small host
+# of this project that loads the same .so. Installs and starts a local
 # dockerd first when there is none (needs root).
 run: $(OUTPUT)
 	@./examples/run-local.sh $(CURDIR)/$(OUTPUT)
