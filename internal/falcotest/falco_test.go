@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,15 +134,24 @@ var (
 	outOfMemory = scenario{"out of memory", func(t *testing.T, d *dockerd.Daemon, u string) []want {
 		name := "oom-" + u
 		id := must(t)(d.Run("--name", name, "--memory", "8m", "--memory-swap", "8m", baseImage, "sh", "-c", "x=0123456789abcdef; while :; do x=$x$x; done"))
-		must(t)(d.Docker("wait", id))
+		exit := strings.TrimSpace(must(t)(d.Docker("wait", id)))
+		// dockerd reports the oom from containerd's OOM notice, which
+		// can come after the exit has been handled, and then is not
+		// reported at all (seen under load). The daemon's own record
+		// says whether it emitted one: the alert must follow if so.
+		oomed := strings.TrimSpace(must(t)(d.Docker("events", "--since", "0", "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+			"--filter", "container="+id, "--filter", "event=oom", "--format", "{{.Action}}"))) != ""
 		if err := d.RemoveContainer(id); err != nil {
 			t.Fatal(err)
 		}
 		c := map[string]string{"docker.attributes.name": name}
-		return []want{
-			{"Docker Container Out Of Memory", with(c, "docker.attributes.image", baseImage)},
-			{"Docker Container Died With Non-Zero Exit Code", with(c, "docker.attributes.exitcode", "137")},
+		wants := []want{{"Docker Container Died With Non-Zero Exit Code", with(c, "docker.attributes.exitcode", exit)}}
+		if oomed {
+			wants = append(wants, want{"Docker Container Out Of Memory", with(c, "docker.attributes.image", baseImage)})
+		} else {
+			t.Logf("NOTE: %s emitted no oom event for %s (exit %s): the Out Of Memory alert is not expected this time", d, name, exit)
 		}
+		return wants
 	}}
 
 	daemonReload = scenario{"daemon configuration reload", func(t *testing.T, d *dockerd.Daemon, u string) []want {
