@@ -39,6 +39,21 @@ type Config struct {
 	BatchSize uint32 `json:"batchSize"`
 	// UseAsync turns on the SDK's async extraction.
 	UseAsync bool `json:"useAsync"`
+	// Shard keeps this Falco's share of a fleet watched by several.
+	Shard ShardConfig `json:"shard"`
+}
+
+// ShardConfig splits a fleet over several Falco replicas, each watching
+// the hosts that rendezvous hashing of their labels gives it
+// (hosts.Shard).
+type ShardConfig struct {
+	// Count is the number of replicas; 1 watches every host.
+	Count uint32 `json:"count"`
+	// Index is this replica, from 0.
+	Index uint32 `json:"index"`
+	// FromPodName takes Index from the ordinal of this pod's name
+	// ($HOSTNAME of a StatefulSet pod, falco-2 -> 2).
+	FromPodName bool `json:"fromPodName"`
 }
 
 // TLSConfig is default TLS material, as paths (never contents).
@@ -261,6 +276,9 @@ func (c *Config) validate() error {
 	}
 	if c.TLS.Cert != "" && c.TLS.Key == "" {
 		return errors.New(`key "tls.cert" is set without "tls.key"`)
+	}
+	if err := c.Shard.validate(); err != nil {
+		return err
 	}
 	if c.Reconnect.MaxBackoff < c.Reconnect.MinBackoff {
 		return fmt.Errorf(`key "reconnect.maxBackoff": %s is less than reconnect.minBackoff %s`,

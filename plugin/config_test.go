@@ -28,6 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 		BufferSize:        32768,
 		MaxEventSize:      65536,
 		BatchSize:         128,
+		Shard:             ShardConfig{Count: 1},
 	}
 	if got := DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", got, want)
@@ -64,7 +65,8 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		"bufferSize": 100,
 		"maxEventSize": 2048,
 		"batchSize": 512,
-		"useAsync": true
+		"useAsync": true,
+		"shard": {"count": 4, "fromPodName": true}
 	}`
 	cfg, err := ParseConfig(raw)
 	if err != nil {
@@ -81,6 +83,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		MaxEventSize:      2048,
 		BatchSize:         512,
 		UseAsync:          true,
+		Shard:             ShardConfig{Count: 4, FromPodName: true},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)

@@ -156,7 +156,11 @@ func (c Config) Endpoints(openParams string) ([]hosts.Endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open_params: %w", err)
 	}
-	return endpoints, nil
+	shard, err := c.Shard.resolve(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("init_config: %w", err)
+	}
+	return shard.Select(endpoints), nil
 }
 
 // tlsKeys are the init_config keys of the hosts.Defaults fields.

@@ -60,6 +60,11 @@ var settings = []setting{
 	// Off: the SDK's async worker busy-waits a core the stream's readers
 	// need, and measured slower on 2 cores (docs/PERFORMANCE.md).
 	boolean("useAsync", "Use the SDK's async extraction; it busy-waits a core, and measured slower on 2 cores.", false),
+
+	group("shard", "Several Falco replicas sharing one fleet: each watches the hosts that rendezvous hashing of their labels gives it, so that every host is watched by exactly one replica, and a replica added moves only about 1/count of the hosts."),
+	count("shard.count", "Number of replicas sharing the fleet; 1: this Falco watches every host.", 1, 1, 1024),
+	count("shard.index", "This replica, from 0 to shard.count-1 (or shard.fromPodName).", 0, 0, 1023),
+	boolean("shard.fromPodName", "Take shard.index from the ordinal ending this pod's name, $HOSTNAME (a StatefulSet's pod falco-2 is replica 2).", false),
 }
 
 // actionPattern matches an action as the daemon's event filter takes it:

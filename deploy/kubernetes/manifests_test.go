@@ -9,6 +9,7 @@
 package kubernetes
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/dockerfleet/dockerfleet/plugin"
 )
 
 // decodeStrict decodes a manifest into out, refusing any field the API
@@ -183,6 +186,13 @@ func TestFalcoConfigPointsIntoTheMounts(t *testing.T) {
 		if path == "" || !mounted(path) {
 			t.Errorf("%s %q is not inside a mount of the falco container", what, path)
 		}
+	}
+	raw, err := json.Marshal(p.InitConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plugin.ParseConfig(string(raw)); err != nil {
+		t.Errorf("the plugin refuses falco.yaml's init_config: %v", err)
 	}
 	shard, _ := p.InitConfig["shard"].(map[string]any)
 	count, _ := shard["count"].(int)
