@@ -95,7 +95,7 @@ soak:
 
 # Build the plugin and show the events of the local daemon as they arrive:
 # through Falco when there is one ($FALCO, else falco on PATH, else
-# ../shared/tools/falco/falco), else through dockerfleet-tail, a small host
+# ../shared/tools/falco/falco), else through dockerfleet tail, a small host
 # of this project that loads the same .so. Installs and starts a local
 # dockerd first when there is none (needs root).
 run: $(OUTPUT)

@@ -10,7 +10,7 @@
 #   shared build beside the repository (../shared/tools/falco/falco) when it
 #   exists. It runs without a system call driver (engine nodriver,
 #   --disable-source syscall): only the docker source of the plugin.
-# - Without Falco, runs dockerfleet-tail, a small host of this project that
+# - Without Falco, runs dockerfleet tail, a small host of this project that
 #   loads the same .so through the plugin C ABI and prints each event's
 #   string form.
 # - OPEN_PARAMS, when set, replaces the example's empty open_params (hosts
@@ -122,6 +122,6 @@ if [ -n "$falco" ]; then
   exec "$falco" -c "$cfg" --disable-source syscall
 fi
 
-echo "no Falco found (\$FALCO, PATH, ../shared/tools/falco/falco): showing events through dockerfleet-tail (Ctrl-C to stop)" >&2
-go build -o "$state/dockerfleet-tail" "$repo/plugin/cmd/dockerfleet-tail"
-exec "$state/dockerfleet-tail" -plugin "$so" -open "${OPEN_PARAMS:-}"
+echo "no Falco found (\$FALCO, PATH, ../shared/tools/falco/falco): showing events through dockerfleet tail (Ctrl-C to stop)" >&2
+go build -o "$state/dockerfleet" "$repo/plugin/cmd/dockerfleet"
+exec "$state/dockerfleet" tail -plugin "$so" -open "${OPEN_PARAMS:-}"

@@ -8,7 +8,7 @@
 // next_batch, extract_fields once per field per event with an incrementing
 // event number, event_to_string, close, destroy.
 //
-// It exists for tests, benchmarks and the dockerfleet-tail command: whatever
+// It exists for tests, benchmarks and the dockerfleet command (tail): whatever
 // passes here went through the real ABI, not through Go calls into the
 // plugin's packages.
 //

@@ -9,6 +9,11 @@
 // and dialing code, and prints a table of what answered: daemon name,
 // version and API, round trip, certificate expiry, or the error with a
 // hint. It exits 1 when a host fails, 2 on bad usage or endpoints.
+//
+//	dockerfleet tail -plugin ./libdockerfleet.so [-init JSON] [-open OPEN_PARAMS] [-fields F,...]
+//
+// loads the plugin library through the plugin C ABI as Falco does and
+// prints its events as they arrive.
 package main
 
 import (
@@ -38,6 +43,7 @@ const usage = `usage: dockerfleet COMMAND [flags] ...
 
 commands:
   check   connect to every host of a fleet and print its state
+  tail    load the plugin library as Falco does and print its events
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -48,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "tail":
+		return runTail(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
