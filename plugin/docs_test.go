@@ -80,6 +80,10 @@ func TestReadmeFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want, err = replaceSection(want, "metrics", metricsTable())
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkGenerated(t, readmePath, string(raw), want)
 	// The schema as people read it: the one InitSchema gives, indented.
 	var schema bytes.Buffer
@@ -209,4 +213,18 @@ func TestCheckFieldRefsCatchesMistakes(t *testing.T) {
 	if p := checkFieldRefs("docker.type = container and docker.attributes[com.example.team] = x", fields); len(p) != 0 {
 		t.Errorf("checkFieldRefs flags valid references: %v", p)
 	}
+}
+
+// metricsTable documents MetricNames, in their order.
+func metricsTable() string {
+	var b strings.Builder
+	b.WriteString("| Name | Kind | Meaning |\n|---|---|---|\n")
+	for _, m := range (&Plugin{}).Metrics() {
+		kind := "gauge"
+		if m.Monotonic {
+			kind = "counter"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.Name, kind, metricDocs[m.Name])
+	}
+	return b.String()
 }
