@@ -147,11 +147,9 @@ func (d *sshDialer) conn(ctx context.Context) (c *sshConn, fresh bool, err error
 	d.dials++
 	c.alive = time.AfterFunc(sshKeepAliveInterval, func() { d.keepAlive(c) })
 	d.mu.Unlock()
-	go func() {
-		// Wait returns when the connection ends, for whatever reason.
-		_ = client.Wait()
-		d.drop(c)
-	}()
+	// No goroutine waits for the connection to end (one more per host):
+	// a connection that broke fails the next channel opened on it, and
+	// dial then drops it and connects anew.
 	return c, true, nil
 }
 
