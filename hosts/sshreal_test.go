@@ -192,7 +192,7 @@ func TestSSHLinger(t *testing.T) {
 	if _, err := cli.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cli.Close() // closes the client's idle connection
+	cli.Close()                 // closes the client's idle connection
 	time.Sleep(2 * time.Second) // past the linger
 	if n := f.s.Connections(); n != 1 {
 		t.Fatalf("%d SSH connections with a channel open, want 1", n)
