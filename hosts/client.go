@@ -60,7 +60,11 @@ var tcpKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Int
 //   - dial and TLS handshake bounded at 10 s each, TCP keep-alive probes
 //     after 30 s idle;
 //   - for tcp, proxies from the environment (HTTPS_PROXY, NO_PROXY...), as
-//     the docker CLI does.
+//     the docker CLI does;
+//   - for ssh, connections that are channels of the Dialer's one SSH
+//     connection (see Dialer.Dial); Endpoint.NewClient's Dialer is not
+//     the caller's to close: its SSH connection closes a second after the
+//     client's last connection (Close, idle timeout).
 //
 // No response header timeout is set: the event stream is a request that
 // lives as long as the connection, so its callers bound every call with

@@ -4,6 +4,7 @@
 package hosts
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -140,19 +141,32 @@ func resolveSSH(ep *Endpoint, o options, getenv func(string) string) error {
 		if home == "" {
 			return fmt.Errorf("no SSH identity: give identity=FILE, or run an ssh-agent (%s); HOME is not set", EnvSSHAuthSock)
 		}
+		// As ssh(1), each that exists; one with a passphrase is passed
+		// over (ssh(1) would ask for it) unless no other is left.
+		var encrypted error
 		for _, name := range defaultIdentities {
 			p := filepath.Join(home, ".ssh", name)
-			if _, err := os.Stat(p); err == nil {
-				s.Identities = append(s.Identities, p)
+			if _, err := os.Stat(p); err != nil {
+				continue
 			}
+			if _, err := sharedSigner(p); errors.Is(err, errEncryptedKey) {
+				encrypted = cmp.Or(encrypted, err)
+				continue
+			} else if err != nil {
+				return err
+			}
+			s.Identities = append(s.Identities, p)
 		}
-		if len(s.Identities) == 0 {
+		switch {
+		case len(s.Identities) == 0 && encrypted != nil:
+			return encrypted
+		case len(s.Identities) == 0:
 			return fmt.Errorf("no SSH identity: give identity=FILE, or run an ssh-agent (%s); %s has none of %s",
 				EnvSSHAuthSock, filepath.Join(home, ".ssh"), strings.Join(defaultIdentities, ", "))
 		}
 	}
-	for _, p := range s.Identities {
-		if _, err := sharedSigner(p); err != nil {
+	if o.identity != "" {
+		if _, err := sharedSigner(o.identity); err != nil {
 			return err
 		}
 	}
@@ -191,6 +205,9 @@ func (s *SSH) String() string {
 // KiB (see maxPEMFile).
 const maxSSHFile = 1 << 20
 
+// errEncryptedKey marks an identity file protected by a passphrase.
+var errEncryptedKey = errors.New("the key is encrypted (passphrase)")
+
 // readSignerFile reads and parses a private key file. Errors name the file,
 // never its contents.
 func readSignerFile(path string) (ssh.Signer, error) {
@@ -220,7 +237,7 @@ func readSignerFile(path string) (ssh.Signer, error) {
 	var missing *ssh.PassphraseMissingError
 	switch {
 	case errors.As(err, &missing):
-		return fail(fmt.Errorf("the key is encrypted (passphrase): add it to an ssh-agent (ssh-add) and set %s, or use a key without passphrase", EnvSSHAuthSock))
+		return fail(fmt.Errorf("%w, which dockerfleet cannot ask for: load it into an ssh-agent (ssh-add) and let the agent log in (%s set, no identity=), or use a key without passphrase", errEncryptedKey, EnvSSHAuthSock))
 	case err != nil && strings.HasSuffix(path, ".pub"):
 		return fail(fmt.Errorf("not a private key (%v): name the private key, not the .pub", err))
 	case err != nil:

@@ -137,15 +137,7 @@ func TestParseSSH(t *testing.T) {
 func TestParseSSHRejects(t *testing.T) {
 	h := newSSHHome(t, "web-1:22")
 	enc := filepath.Join(t.TempDir(), "id_encrypted")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeSSHFile(t, enc, pem.EncodeToMemory(block))
+	writeSSHFile(t, enc, encryptedKey(t))
 	pub := h.key + ".pub"
 	p, _, _ := sshd.NewKey()
 	writeSSHFile(t, pub, ssh.MarshalAuthorizedKey(p))
@@ -171,7 +163,7 @@ func TestParseSSHRejects(t *testing.T) {
 		{"unix:///x.sock?identity=/x", h.env(), `option "identity" applies to ssh endpoints only`},
 		{"ssh://root@web-1?socket=docker.sock", h.env(), `socket "docker.sock": want an absolute path`},
 		{"ssh://root@web-1?identity=/nonexistent", h.env(), `identity file /nonexistent: no such file or directory`},
-		{"ssh://root@web-1?identity=" + enc, h.env(), `identity file ` + enc + `: the key is encrypted (passphrase): add it to an ssh-agent (ssh-add) and set SSH_AUTH_SOCK`},
+		{"ssh://root@web-1?identity=" + enc, h.env(), `identity file ` + enc + `: the key is encrypted (passphrase), which dockerfleet cannot ask for: load it into an ssh-agent (ssh-add)`},
 		{"ssh://root@web-1?identity=" + pub, h.env(), `identity file ` + pub + `: not a private key`},
 		{"ssh://root@web-1?knownhosts=/nonexistent", h.env(), `known_hosts file /nonexistent: no such file or directory`},
 		{"ssh://root@web-1?knownhosts=" + badKnown, h.env(), badKnown + `: no valid entries, line 1`},
@@ -222,5 +214,42 @@ func TestSSHHostKeyAlgorithms(t *testing.T) {
 	}
 	if got := kh.hostKeyAlgorithms("web-9:22"); got != nil {
 		t.Errorf("unknown host: %v", got)
+	}
+}
+
+// encryptedKey is a private key file protected by a passphrase.
+func encryptedKey(t *testing.T) []byte {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(block)
+}
+
+// TestParseSSHEncryptedDefaultKey: among the default key files, one with
+// a passphrase is passed over when another is usable, and is the error
+// when none is.
+func TestParseSSHEncryptedDefaultKey(t *testing.T) {
+	h := newSSHHome(t, "web-1:22")
+	rsa := filepath.Join(h.home, ".ssh", "id_rsa")
+	writeSSHFile(t, rsa, encryptedKey(t))
+	eps, err := Parse("ssh://root@web-1", Defaults{}, h.env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eps[0].SSH.Identities; !reflect.DeepEqual(got, []string{h.key}) {
+		t.Errorf("identities %v, want only %s", got, h.key)
+	}
+	if err := os.Remove(h.key); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse("ssh://root@web-1", Defaults{}, h.env())
+	if err == nil || !strings.Contains(err.Error(), "identity file "+rsa+": the key is encrypted (passphrase)") {
+		t.Fatalf("only an encrypted default key: %v", err)
 	}
 }
