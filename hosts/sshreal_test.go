@@ -113,6 +113,17 @@ func TestSSHRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Pings first, all at once on a Dialer not yet connected: one
+	// connection is made, and shared.
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() { errs <- rawPing(ctx, d) }()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent ping through ssh: %v", err)
+		}
+	}
 	info, err := cli.Info(ctx)
 	if err != nil {
 		t.Fatalf("info through ssh: %v\n%s", err, f.s.Log())
@@ -129,7 +140,7 @@ func TestSSHRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := f.s.Connections(); n != 1 {
-		t.Errorf("%d SSH connections for a client's calls and 3 pings, want 1", n)
+		t.Errorf("%d SSH connections for a client's calls and 11 pings, want 1", n)
 	}
 	if n := d.ssh.dials; n != 1 {
 		t.Errorf("%d SSH connections made, want 1", n)
@@ -237,6 +248,18 @@ func TestSSHKeepAlive(t *testing.T) {
 	buf := make([]byte, 1)
 	if _, err := conn.Read(buf); err == nil {
 		t.Error("channel still readable after its connection was dropped")
+	}
+	// A new connection to the silent server: TCP connects (the kernel
+	// accepts), the handshake gets no answer and is given up.
+	oldH := sshHandshakeTimeout
+	sshHandshakeTimeout = 500 * time.Millisecond
+	t.Cleanup(func() { sshHandshakeTimeout = oldH })
+	start := time.Now()
+	if err := rawPing(ctx, d); err == nil || !strings.Contains(err.Error(), "SSH handshake timeout") {
+		t.Fatalf("dial to a silent server: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the handshake timeout took %s", took)
 	}
 	f.s.Signal(syscall.SIGCONT)
 	if err := rawPing(ctx, d); err != nil {
