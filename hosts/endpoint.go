@@ -95,9 +95,10 @@ func (e *EndpointError) Unwrap() error { return e.Err }
 
 // Parse turns open_params into endpoints. d supplies the TLS material of
 // endpoints that name none themselves; getenv (os.Getenv in production, nil
-// for an empty environment) is read only when openParams is blank. Every
-// certificate file an endpoint resolves to is read and checked here. See the
-// package documentation for the syntax and the resolution rules.
+// for an empty environment) is read when openParams is blank, and for the
+// HOME and SSH_AUTH_SOCK of ssh endpoints. Every certificate, SSH key and
+// known_hosts file an endpoint resolves to is read and checked here. See
+// the package documentation for the syntax and the resolution rules.
 func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoint, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
