@@ -23,10 +23,11 @@ const DefaultSocket = "unix:///var/run/docker.sock"
 // Endpoint is one Docker daemon the fleet watches, as parsed from open_params.
 type Endpoint struct {
 	Name    string // label reported in docker.host; default: URL as written without query
-	URL     string // normalized: unix:///path or tcp://host:port (no query)
-	Scheme  string // "unix" or "tcp"
-	Address string // socket path, or host:port
-	TLS     *TLS   // nil for unix and for tcp with tls=off
+	URL     string // normalized: unix:///path, tcp://host:port or ssh://user@host:port (no query)
+	Scheme  string // "unix", "tcp" or "ssh"
+	Address string // socket path, host:port, or for ssh user@host:port/socket/path
+	TLS     *TLS   // nil for unix, ssh and for tcp with tls=off
+	SSH     *SSH   // nil but for ssh
 }
 
 // TLS is the resolved TLS material of one endpoint (file paths, never contents).
@@ -46,6 +47,9 @@ type Defaults struct {
 func (e Endpoint) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%q %s", e.Name, e.URL)
+	if e.SSH != nil {
+		b.WriteString(e.SSH.String())
+	}
 	if e.Scheme != "tcp" {
 		return b.String()
 	}
@@ -91,9 +95,10 @@ func (e *EndpointError) Unwrap() error { return e.Err }
 
 // Parse turns open_params into endpoints. d supplies the TLS material of
 // endpoints that name none themselves; getenv (os.Getenv in production, nil
-// for an empty environment) is read only when openParams is blank. Every
-// certificate file an endpoint resolves to is read and checked here. See the
-// package documentation for the syntax and the resolution rules.
+// for an empty environment) is read when openParams is blank, and for the
+// HOME and SSH_AUTH_SOCK of ssh endpoints. Every certificate, SSH key and
+// known_hosts file an endpoint resolves to is read and checked here. See
+// the package documentation for the syntax and the resolution rules.
 func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoint, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -102,6 +107,7 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 	if err != nil {
 		return nil, err
 	}
+	defs.getenv = getenv // HOME and SSH_AUTH_SOCK of ssh endpoints
 	checked := make(map[TLS]error)
 	if strings.TrimSpace(openParams) == "" {
 		ep, text, err := fromEnv(defs, getenv)
@@ -156,10 +162,11 @@ func checkMaterialOnce(t *TLS, checked map[TLS]error) error {
 // options are the query options of one endpoint; "" means not given.
 type options struct {
 	name, tls, certDir, ca, cert, key, serverName string
+	socket, identity, knownHosts                  string // ssh only
 }
 
 // optionNames lists the options in the order error messages give them.
-const optionNames = "name, tls, certdir, ca, cert, key, servername"
+const optionNames = "name, tls, certdir, ca, cert, key, servername, socket, identity, knownhosts"
 
 // parseEndpoint parses one endpoint of open_params, text being trimmed.
 func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
@@ -185,6 +192,9 @@ func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
 	if ep.TLS, err = resolveTLS(ep, opts, defs); err != nil {
 		return Endpoint{}, err
 	}
+	if err := resolveSSH(&ep, opts, defs.env); err != nil {
+		return Endpoint{}, err
+	}
 	return ep, nil
 }
 
@@ -193,11 +203,11 @@ func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
 func parseAddress(s string) (Endpoint, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return Endpoint{}, fmt.Errorf("malformed URL %q: want unix:///path or tcp://host:port", s)
+		return Endpoint{}, fmt.Errorf("malformed URL %q: want unix:///path, tcp://host:port or ssh://user@host[:port]", s)
 	}
 	scheme = strings.ToLower(scheme)
-	if scheme != "unix" && scheme != "tcp" {
-		return Endpoint{}, fmt.Errorf("unknown scheme %q: want unix or tcp", scheme)
+	if scheme != "unix" && scheme != "tcp" && scheme != "ssh" {
+		return Endpoint{}, fmt.Errorf("unknown scheme %q: want unix, tcp or ssh", scheme)
 	}
 	if strings.Contains(rest, "#") {
 		return Endpoint{}, fmt.Errorf("malformed URL %q: fragments (#) are not allowed; percent-encode a # in a path as %%23", s)
@@ -209,6 +219,9 @@ func parseAddress(s string) (Endpoint, error) {
 			err = ue.Err
 		}
 		return Endpoint{}, fmt.Errorf("malformed URL %q: %v", s, err)
+	}
+	if scheme == "ssh" {
+		return sshEndpoint(s, u)
 	}
 	if u.User != nil {
 		return Endpoint{}, fmt.Errorf("malformed URL %q: user information is not allowed", s)
@@ -321,6 +334,12 @@ func parseOptions(rawQuery string) (options, error) {
 			dst = &o.key
 		case "servername":
 			dst = &o.serverName
+		case "socket":
+			dst = &o.socket
+		case "identity":
+			dst = &o.identity
+		case "knownhosts":
+			dst = &o.knownHosts
 		default:
 			return o, fmt.Errorf("unknown option %q (known: %s)", key, optionNames)
 		}
