@@ -70,32 +70,46 @@ func dialEvents(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, version
 	return body, nil
 }
 
+// pingAnswer is what a daemon's /_ping tells.
+type pingAnswer struct {
+	status     int
+	apiVersion string // the Api-Version header: the daemon's newest
+}
+
 // dialPing sends GET /_ping (unversioned, like the client's own ping) on
-// a connection of its own, closed afterwards, and returns the status code.
-// A ping through the client's transport left 20-25 KiB of garbage per
-// host and round (a connection with its goroutines and buffers), which at
-// 1,000 hosts set the pace of the garbage collector and the resident size
-// of an idle fleet.
-func dialPing(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer) (int, error) {
+// a connection of its own, closed afterwards. A ping through the client's
+// transport leaves a connection's goroutines and buffers as garbage per
+// host and round (docs/PERFORMANCE.md); and the client's own Ping hides
+// why a daemon cannot be reached behind a generic "Is the docker daemon
+// running?", where the dial error says it.
+func dialPing(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer) (pingAnswer, error) {
 	req, err := ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
 	if err != nil {
-		return 0, err
+		return pingAnswer{}, err
 	}
 	req.Close = true
 	conn, err := d.Dial(ctx)
 	if err != nil {
-		return 0, err
+		return pingAnswer{}, err
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	resp, _, err := exchange(conn, req)
 	if err != nil {
-		return 0, err
+		if ctx.Err() != nil {
+			// The connection was closed under the read: say why.
+			return pingAnswer{}, ctx.Err()
+		}
+		return pingAnswer{}, err
 	}
 	// "OK", or an error text: read a little so that the daemon's write
 	// does not fail, and no more.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-	return resp.StatusCode, nil
+	return answerOf(resp), nil
+}
+
+func answerOf(resp *http.Response) pingAnswer {
+	return pingAnswer{status: resp.StatusCode, apiVersion: resp.Header.Get("Api-Version")}
 }
 
 // exchange writes req on conn and reads the response headers through a

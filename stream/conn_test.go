@@ -504,7 +504,13 @@ func TestTLSHostStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps, err := hosts.Parse(u+"?name=good&certdir="+certs.Dir+", "+u+"?name=bad&certdir="+certs.OtherDir, hosts.Defaults{}, nil)
+	// The bad host on a socket of its own: one daemon listed twice is
+	// refused at Open.
+	u2, err := srv.ListenTCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := hosts.Parse(u+"?name=good&certdir="+certs.Dir+", "+u2+"?name=bad&certdir="+certs.OtherDir, hosts.Defaults{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

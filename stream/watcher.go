@@ -212,16 +212,14 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	before := w.delivered.Load()
 	defer func() { progress = w.delivered.Load() > before }()
 
-	pctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
-	ping, err := w.cli.Ping(pctx)
-	cancel()
+	ping, err := w.ping(ctx)
 	if err != nil {
 		return false, fmt.Errorf("ping: %w", err)
 	}
 	// Worked out afresh on every connection: the daemon may have been
 	// upgraded (or downgraded) while it was away.
-	w.version = hosts.NegotiatedVersion(ping.APIVersion)
-	w.apiVersion = capText(ping.APIVersion, maxAPIVersionLen)
+	w.version = hosts.NegotiatedVersion(ping.apiVersion)
+	w.apiVersion = capText(ping.apiVersion, maxAPIVersionLen)
 
 	id, name, now, err := w.info(ctx)
 	if err != nil {
@@ -400,7 +398,7 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 			if sctx.Err() != nil {
 				return
 			}
-			if err := w.ping(sctx); err != nil {
+			if _, err := w.ping(sctx); err != nil {
 				// Closing (sctx done) is no reason to flush below: nobody
 				// reads Batches any more, and Close waits for this callback.
 				if sctx.Err() == nil {
@@ -427,35 +425,38 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 }
 
 // ping checks that the daemon answers, on a connection of its own that is
-// closed afterwards.
-func (w *watcher) ping(ctx context.Context) error {
+// closed afterwards: both the first call of a connection and the liveness
+// ping.
+func (w *watcher) ping(ctx context.Context) (pingAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
-	var status int
+	var ans pingAnswer
 	if w.dialer.Proxied() {
 		// Through the proxy, which the client's transport speaks to.
 		// Unversioned, like the client's own ping; and it reads no state
 		// of the session, which the next one may be rewriting.
 		req, err := w.ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
 		if err != nil {
-			return err
+			return ans, err
 		}
 		req.Close = true
 		resp, err := w.hc.Do(req)
 		if err != nil {
-			return err
+			return ans, err
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
 		resp.Body.Close()
-		status = resp.StatusCode
+		ans = answerOf(resp)
 	} else {
 		var err error
-		if status, err = dialPing(ctx, w.ep, w.dialer); err != nil {
-			return err
+		if ans, err = dialPing(ctx, w.ep, w.dialer); err != nil {
+			return ans, err
 		}
 	}
-	if status != http.StatusOK && status != http.StatusInternalServerError {
-		return fmt.Errorf("daemon answered %d %s", status, http.StatusText(status))
+	// 500 is an answer too, as to the client's Ping: a daemon that is up
+	// but unwell still streams events.
+	if ans.status != http.StatusOK && ans.status != http.StatusInternalServerError {
+		return ans, fmt.Errorf("daemon answered %d %s", ans.status, http.StatusText(ans.status))
 	}
-	return nil
+	return ans, nil
 }
