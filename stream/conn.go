@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"syscall"
+	"time"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
 )
@@ -73,7 +74,8 @@ func dialEvents(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, version
 // pingAnswer is what a daemon's /_ping tells.
 type pingAnswer struct {
 	status     int
-	apiVersion string // the Api-Version header: the daemon's newest
+	apiVersion string    // the Api-Version header: the daemon's newest
+	date       time.Time // the Date header: the daemon's clock; zero if absent
 }
 
 // dialPing sends GET /_ping (unversioned, like the client's own ping) on
@@ -109,7 +111,8 @@ func dialPing(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer) (pingAnsw
 }
 
 func answerOf(resp *http.Response) pingAnswer {
-	return pingAnswer{status: resp.StatusCode, apiVersion: resp.Header.Get("Api-Version")}
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
+	return pingAnswer{status: resp.StatusCode, apiVersion: resp.Header.Get("Api-Version"), date: date}
 }
 
 // exchange writes req on conn and reads the response headers through a

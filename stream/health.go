@@ -36,6 +36,10 @@ const (
 	ReasonBufferOverrun       = "buffer_overrun"
 	ReasonDroppedBackpressure = "dropped_backpressure"
 	ReasonMalformed           = "malformed"
+	// ReasonClockSteppedBack: the daemon's clock went back behind the
+	// last event delivered while its stream was down, so what it
+	// produced meanwhile cannot be told apart: the outage is reported.
+	ReasonClockSteppedBack = "clock_stepped_back"
 )
 
 // Attributes of health events (Actor.Attributes keys).
@@ -65,10 +69,11 @@ const (
 	reasonOverrun
 	reasonBackpressure
 	reasonMalformed
+	reasonClockBack
 	numReasons
 )
 
-var reasonNames = [numReasons]string{ReasonDaemonRestarted, ReasonBufferOverrun, ReasonDroppedBackpressure, ReasonMalformed}
+var reasonNames = [numReasons]string{ReasonDaemonRestarted, ReasonBufferOverrun, ReasonDroppedBackpressure, ReasonMalformed, ReasonClockSteppedBack}
 
 // loss is a window of lost events not yet reported.
 type loss struct {

@@ -132,6 +132,13 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		st.first = ts
 	}
 	switch {
+	case w.clock.isAhead(ts):
+		// Delivered, but not a resume point: see aheadTolerance. Sent
+		// again by the daemon with every later since, hence the hashes.
+		if w.clock.seenAhead(w.seed, out) {
+			w.duplicates.Add(1)
+			return
+		}
 	case ts > w.lastTS:
 		// The common case: a later event. Its hash is only needed if
 		// another event of the same nanosecond follows, or at a

@@ -54,6 +54,8 @@ type watcher struct {
 	// its hash is not in boundary yet (nil: none); see settleBoundary.
 	unhashed   []byte
 	resumeFrom int64 // daemon time the first stream started at
+	clock      daemonClock
+	streamEnd  time.Time // when the latest live stream ended (monotonic)
 
 	// The current outage: down is set by the stream_down that opens it
 	// and cleared by the next stream_up. downSince is in the plugin's
@@ -221,15 +223,17 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	w.version = hosts.NegotiatedVersion(ping.apiVersion)
 	w.apiVersion = capText(ping.apiVersion, maxAPIVersionLen)
 
-	id, name, now, err := w.info(ctx)
+	id, name, now, err := w.info(ctx, ping.date)
 	if err != nil {
 		return false, err
 	}
+	w.clock.set(now)
 	id = capText(id, maxDaemonIDLen) // compared with the one kept, capped alike
 	restarted := w.daemonID != "" && id != w.daemonID
 	w.daemonID, w.daemonName = id, capText(name, maxDaemonNameLen)
+	liveSince := now
 	if w.lastTS != 0 || w.resumeFrom != 0 {
-		if err := w.replay(ctx, now, restarted); err != nil {
+		if liveSince, err = w.replay(ctx, now, restarted); err != nil {
 			return false, err
 		}
 	}
@@ -241,11 +245,14 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	// and buffers, for every host) until the pool's timeout. Close, despite
 	// its name, only closes idle connections; the client stays usable.
 	_ = w.cli.Close()
-	return false, w.live(ctx, now)
+	err = w.live(ctx, liveSince)
+	w.streamEnd = time.Now()
+	return false, err
 }
 
-// info asks the daemon's ID, name and clock (Unix nanoseconds).
-func (w *watcher) info(ctx context.Context) (id, name string, now int64, err error) {
+// info asks the daemon's ID, name and clock (Unix nanoseconds); date is
+// the Date header of its ping, the clock to fall back on.
+func (w *watcher) info(ctx context.Context, date time.Time) (id, name string, now int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
 	resp, err := w.get(ctx, "/info", nil)
@@ -263,9 +270,13 @@ func (w *watcher) info(ctx context.Context) (id, name string, now int64, err err
 	}
 	t, err := time.Parse(time.RFC3339Nano, info.SystemTime)
 	if err != nil {
-		// Without the daemon's clock, ours is the best guess; since
-		// is inclusive and duplicates are dropped, erring early is safe.
-		t = time.Now()
+		// The daemon's clock to the second, less one: since is inclusive
+		// and duplicates are dropped, so erring early is safe. Ours is
+		// the last resort.
+		t = date.Add(-time.Second)
+		if date.IsZero() {
+			t = time.Now()
+		}
 	}
 	return info.ID, info.Name, t.UnixNano(), nil
 }
@@ -329,22 +340,26 @@ type replayState struct {
 
 // replay reads what the daemon still holds from our last event up to now,
 // and reports a loss when our last event is not where the replay starts.
-func (w *watcher) replay(ctx context.Context, now int64, restarted bool) error {
+// It returns the since of the live stream that follows.
+func (w *watcher) replay(ctx context.Context, now int64, restarted bool) (liveSince int64, err error) {
 	from := w.lastTS
 	if from == 0 {
 		from = w.resumeFrom
 	}
+	if from > now {
+		return w.clockBack(from, now), nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
-	resp, err := w.get(ctx, "/events", w.eventsQuery(from, max(now, from)))
+	resp, err := w.get(ctx, "/events", w.eventsQuery(from, now))
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return 0, fmt.Errorf("replay: %w", err)
 	}
 	defer resp.Body.Close()
 	var st replayState
 	hadBoundary := w.lastTS != 0
 	if err := w.readLines(resp.Body, &st); err != io.EOF {
-		return fmt.Errorf("replay: %w", err)
+		return 0, fmt.Errorf("replay: %w", err)
 	}
 	full := st.count >= daemonRingSize
 	if (hadBoundary && !st.matched) || restarted || full {
@@ -358,7 +373,27 @@ func (w *watcher) replay(ctx context.Context, now int64, restarted bool) error {
 		}
 		w.addLoss(r, from, until, 0)
 	}
-	return nil
+	return now, nil
+}
+
+// clockBack handles a daemon whose clock is now behind our resume point
+// from (stepped back by NTP, a restored VM): asking since=from&until=now
+// would ask for a window in its future, and what it produced meanwhile is
+// dated before from, where a replay cannot tell it from what we had. The
+// outage is reported lost, in the daemon's new time: from when the stream
+// ended until the live stream is surely subscribed (within CallTimeout).
+// The live stream asks since=from+1, so that the events it holds dated
+// after its new now, which we had, are not sent again (live events are
+// not filtered by since); the resume point starts again from now.
+func (w *watcher) clockBack(from, now int64) (liveSince int64) {
+	lostFrom := now
+	if !w.streamEnd.IsZero() {
+		lostFrom = now - int64(time.Since(w.streamEnd))
+	}
+	w.addLoss(reasonClockBack, lostFrom, now+int64(w.opts.CallTimeout), 0)
+	w.lastTS, w.resumeFrom = 0, now
+	w.boundary, w.unhashed = w.boundary[:0], nil
+	return from + 1
 }
 
 // live opens the live stream and reads it until it ends.
