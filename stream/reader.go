@@ -38,6 +38,7 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
+	defer func() { w.endSkipped(w.clock.now()) }()
 	for {
 		line, err := br.ReadSlice()
 		if err == bufio.ErrBufferFull {
@@ -56,6 +57,9 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		// the batch, so that a lone event is not held back, release a
 		// grown read buffer (an idle host keeps no payload memory) and
 		// report losses.
+		if w.skipped.count > 0 {
+			w.endSkipped(w.clock.now())
+		}
 		w.flushBatch()
 		br.shrink()
 		if w.lossPending.Load() {
@@ -128,6 +132,10 @@ func (w *watcher) handle(line []byte, st *replayState) {
 		return
 	}
 	ts := meta.TimeNano
+	if w.skipped.count > 0 {
+		w.endSkipped(ts)
+	}
+	w.prevTS = ts
 	if st != nil && st.count == 0 {
 		st.first = ts
 	}
@@ -251,11 +259,41 @@ func (w *watcher) releaseWork() {
 	}
 }
 
-// skipLine counts a line that is not a usable event.
+// skipLine counts a line that is not a usable event. Its events_lost
+// report takes its place in the host's order: the events read before it
+// are handed over first, and the report, dated by the daemon events
+// around the skipped lines, goes out before the next one (endSkipped).
 func (w *watcher) skipLine() {
 	w.malformed.Add(1)
-	now := w.opts.Now().UnixNano()
-	w.addLoss(reasonMalformed, now, now, 1)
+	if w.skipped.count == 0 {
+		w.flushBatch()
+		w.skipped.from = w.prevTS
+		if w.skipped.from == 0 {
+			w.skipped.from = w.clock.now()
+		}
+	}
+	w.skipped.count++
+}
+
+// endSkipped records the run of skipped lines, if any, as lost up to
+// until: the time of the daemon event that follows them, or the daemon's
+// clock when none has yet. The report is pending, and deliver sends
+// pending reports before the batch that holds the next event.
+func (w *watcher) endSkipped(until int64) {
+	r := w.skipped
+	if r.count == 0 {
+		return
+	}
+	w.skipped = skippedRun{}
+	// The lines came after the event before them: our reading of the
+	// daemon's clock may lag it by a call's latency.
+	w.addLoss(reasonMalformed, r.from, max(until, r.from), r.count)
+}
+
+// skippedRun is a run of skipped lines not reported yet.
+type skippedRun struct {
+	from  int64 // daemon time of the event before the run
+	count uint64
 }
 
 // Backpressure budget (see "Backpressure" in the package doc): a reader

@@ -55,7 +55,9 @@ type watcher struct {
 	unhashed   []byte
 	resumeFrom int64 // daemon time the first stream started at
 	clock      daemonClock
-	streamEnd  time.Time // when the latest live stream ended (monotonic)
+	prevTS     int64      // daemon time of the last event read, for skipped lines
+	skipped    skippedRun // lines skipped since the last event
+	streamEnd  time.Time  // when the latest live stream ended (monotonic)
 
 	// The current outage: down is set by the stream_down that opens it
 	// and cleared by the next stream_up. downSince is in the plugin's
