@@ -17,7 +17,7 @@ PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/...
 # the time runs out (golang/go#75804, fixed in Go 1.27). FUZZTIME, when
 # set, replaces the counts.
 FUZZTIME   ?=
-FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream:FuzzChunkDecoder:100000 \
+FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream/internal/daemonconn:FuzzChunkDecoder:100000 \
 	./extract/payload:FuzzBuild:300000 ./extract/payload:FuzzQuoteMask:300000 \
 	./extract/payload:FuzzParse:300000 ./extract:FuzzExtract:100000 \
 	./plugin:FuzzParseConfig:10000

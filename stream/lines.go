@@ -42,7 +42,7 @@ type lineReader struct {
 // readableWaiter is a reader that can wait until a read would not block,
 // without a buffer to read into.
 type readableWaiter interface {
-	waitReadable()
+	WaitReadable()
 }
 
 // readBuffers holds the readBufferSize buffers that quiet hosts gave
@@ -132,7 +132,7 @@ func (l *lineReader) fill() {
 	}
 	if l.buf == nil {
 		if l.wait != nil {
-			l.wait.waitReadable()
+			l.wait.WaitReadable()
 		}
 		l.buf = *readBuffers.Get().(*[]byte)
 		l.start, l.end, l.scanned = 0, 0, 0

@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/stream/internal/daemonconn"
 )
 
 // daemonRingSize is how many past events dockerd keeps for since replays.
@@ -222,10 +223,10 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	}
 	// Worked out afresh on every connection: the daemon may have been
 	// upgraded (or downgraded) while it was away.
-	w.version = hosts.NegotiatedVersion(ping.apiVersion)
-	w.apiVersion = capText(ping.apiVersion, maxAPIVersionLen)
+	w.version = hosts.NegotiatedVersion(ping.APIVersion)
+	w.apiVersion = capText(ping.APIVersion, maxAPIVersionLen)
 
-	id, name, now, err := w.info(ctx, ping.date)
+	id, name, now, err := w.info(ctx, ping.Date)
 	if err != nil {
 		return false, err
 	}
@@ -283,24 +284,13 @@ func (w *watcher) info(ctx context.Context, date time.Time) (id, name string, no
 	return info.ID, info.Name, t.UnixNano(), nil
 }
 
-// get sends GET path to the daemon and checks the status.
+// get sends GET path?q through the client's transport.
 func (w *watcher) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	req, err := w.ep.NewRequest(ctx, w.version, http.MethodGet, path, q)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := w.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(path, resp)
-	}
-	return resp, nil
+	return daemonconn.Get(ctx, w.ep, w.hc, w.version, path, q)
 }
 
 // openEvents opens the live GET /events?q. It has a connection of its own
-// (dialEvents, see conn.go) unless the endpoint is reached through a proxy
+// (daemonconn.OpenEvents) unless the endpoint is reached through a proxy
 // from the environment: the stream then stays on the client's net/http
 // connection, since speaking CONNECT to a proxy is the transport's job.
 func (w *watcher) openEvents(ctx context.Context, q url.Values) (io.ReadCloser, error) {
@@ -311,7 +301,11 @@ func (w *watcher) openEvents(ctx context.Context, q url.Values) (io.ReadCloser, 
 		}
 		return resp.Body, nil
 	}
-	return dialEvents(ctx, w.ep, w.dialer, w.version, "/events", q)
+	body, err := daemonconn.OpenEvents(ctx, w.ep, w.dialer, w.version, "/events", q)
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 func (w *watcher) eventsQuery(since, until int64) url.Values {
@@ -461,39 +455,10 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	return fmt.Errorf("events: %w", err)
 }
 
-// ping checks that the daemon answers, on a connection of its own that is
-// closed afterwards: both the first call of a connection and the liveness
-// ping.
-func (w *watcher) ping(ctx context.Context) (pingAnswer, error) {
+// ping checks that the daemon answers, within CallTimeout: the first call
+// of a connection and the liveness ping alike.
+func (w *watcher) ping(ctx context.Context) (daemonconn.Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
-	var ans pingAnswer
-	if w.dialer.Proxied() {
-		// Through the proxy, which the client's transport speaks to.
-		// Unversioned, like the client's own ping; and it reads no state
-		// of the session, which the next one may be rewriting.
-		req, err := w.ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
-		if err != nil {
-			return ans, err
-		}
-		req.Close = true
-		resp, err := w.hc.Do(req)
-		if err != nil {
-			return ans, err
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-		resp.Body.Close()
-		ans = answerOf(resp)
-	} else {
-		var err error
-		if ans, err = dialPing(ctx, w.ep, w.dialer); err != nil {
-			return ans, err
-		}
-	}
-	// 500 is an answer too, as to the client's Ping: a daemon that is up
-	// but unwell still streams events.
-	if ans.status != http.StatusOK && ans.status != http.StatusInternalServerError {
-		return ans, fmt.Errorf("daemon answered %d %s", ans.status, http.StatusText(ans.status))
-	}
-	return ans, nil
+	return daemonconn.Ping(ctx, w.ep, w.dialer, w.hc)
 }
