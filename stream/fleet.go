@@ -124,7 +124,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
-	"sync/atomic"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
@@ -266,36 +265,6 @@ func (f *Fleet) startPing() bool {
 	return true
 }
 
-// HostStats are the counters of one host.
-type HostStats struct {
-	Host       string
-	Up         bool   // the live stream is connected
-	Delivered  uint64 // daemon events handed to Batches
-	Duplicates uint64 // replayed events dropped at the resume boundary
-	Dropped    uint64 // events dropped because Batches was full
-	Malformed  uint64 // lines skipped: malformed or oversized
-	Connects   uint64 // live streams established
-	Losses     uint64 // events_lost reports delivered
-}
-
-// Stats returns the counters of every host, in the order of the endpoints.
-func (f *Fleet) Stats() []HostStats {
-	out := make([]HostStats, len(f.watchers))
-	for i, w := range f.watchers {
-		out[i] = HostStats{
-			Host:       w.host,
-			Up:         w.up.Load(),
-			Delivered:  w.delivered.Load(),
-			Duplicates: w.duplicates.Load(),
-			Dropped:    w.dropped.Load(),
-			Malformed:  w.malformed.Load(),
-			Connects:   w.connects.Load(),
-			Losses:     w.losses.Load(),
-		}
-	}
-	return out
-}
-
 // errStreamEnded is the reason of a stream the daemon ended cleanly.
 var errStreamEnded = errors.New("event stream ended by the daemon")
 
@@ -304,7 +273,3 @@ type tokens chan struct{}
 
 func (t tokens) acquire() { t <- struct{}{} }
 func (t tokens) release() { <-t }
-
-// counter is an atomic counter on its own; a named type keeps the
-// watcher's fields readable.
-type counter = atomic.Uint64

@@ -5,10 +5,7 @@ package stream
 
 import (
 	"bufio"
-	"hash/maphash"
 	"io"
-	"slices"
-	"time"
 	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
@@ -62,7 +59,7 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		}
 		w.flushBatch()
 		br.shrink()
-		if w.lossPending.Load() {
+		if w.losses.any.Load() {
 			w.flushLoss(0)
 		}
 	}
@@ -135,7 +132,7 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if w.skipped.count > 0 {
 		w.endSkipped(ts)
 	}
-	w.prevTS = ts
+	w.skipped.prev = ts
 	if st != nil && st.count == 0 {
 		st.first = ts
 	}
@@ -147,18 +144,10 @@ func (w *watcher) handle(line []byte, st *replayState) {
 			w.duplicates.Add(1)
 			return
 		}
-	case ts > w.lastTS:
-		// The common case: a later event. Its hash is only needed if
-		// another event of the same nanosecond follows, or at a
-		// reconnection: it is worked out then (settleBoundary), not
-		// for every event of a flood.
-		w.lastTS = ts
-		w.boundary = w.boundary[:0]
-		w.unhashed = out
-	case ts == w.lastTS:
-		w.settleBoundary()
-		h := maphash.Bytes(w.seed, out)
-		dup := slices.Contains(w.boundary, h)
+	case ts > w.resume.last:
+		w.resume.advance(ts, out)
+	case ts == w.resume.last:
+		dup := w.resume.sameNano(out)
 		if st != nil && st.count == 0 {
 			st.matched = dup
 		}
@@ -168,9 +157,6 @@ func (w *watcher) handle(line []byte, st *replayState) {
 			}
 			w.duplicates.Add(1)
 			return // the batch's room is not advanced: its bytes are reused
-		}
-		if len(w.boundary) < maxBoundary {
-			w.boundary = append(w.boundary, h)
 		}
 	}
 	if st != nil {
@@ -193,20 +179,6 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	}
 }
 
-// settleBoundary adds the hash of the unhashed payload to boundary. It
-// runs before that payload's memory may change hands (flushBatch) and
-// before boundary is read. A payload is hashed rather than its line: it is
-// a function of the host, which is the watcher's own, and the line.
-func (w *watcher) settleBoundary() {
-	if w.unhashed == nil {
-		return
-	}
-	if len(w.boundary) < maxBoundary {
-		w.boundary = append(w.boundary, maphash.Bytes(w.seed, w.unhashed))
-	}
-	w.unhashed = nil
-}
-
 // trimEOL cuts the line ending (\n, \r\n, and any run of them) off line.
 func trimEOL(line []byte) []byte {
 	n := len(line)
@@ -225,7 +197,7 @@ func (w *watcher) flushBatch() {
 		return
 	}
 	// The unhashed payload, if any, is in b: hash it while it is ours.
-	w.settleBoundary()
+	w.resume.settle()
 	// Counted before the hand-over: from then on b is the consumer's,
 	// which may recycle it (and another host reuse it) at once.
 	n := uint64(len(b.Events))
@@ -257,107 +229,4 @@ func (w *watcher) releaseWork() {
 		w.f.work.release()
 		w.working = false
 	}
-}
-
-// skipLine counts a line that is not a usable event. Its events_lost
-// report takes its place in the host's order: the events read before it
-// are handed over first, and the report, dated by the daemon events
-// around the skipped lines, goes out before the next one (endSkipped).
-func (w *watcher) skipLine() {
-	w.malformed.Add(1)
-	if w.skipped.count == 0 {
-		w.flushBatch()
-		w.skipped.from = w.prevTS
-		if w.skipped.from == 0 {
-			w.skipped.from = w.clock.now()
-		}
-	}
-	w.skipped.count++
-}
-
-// endSkipped records the run of skipped lines, if any, as lost up to
-// until: the time of the daemon event that follows them, or the daemon's
-// clock when none has yet. The report is pending, and deliver sends
-// pending reports before the batch that holds the next event.
-func (w *watcher) endSkipped(until int64) {
-	r := w.skipped
-	if r.count == 0 {
-		return
-	}
-	w.skipped = skippedRun{}
-	// The lines came after the event before them: our reading of the
-	// daemon's clock may lag it by a call's latency.
-	w.addLoss(reasonMalformed, r.from, max(until, r.from), r.count)
-}
-
-// skippedRun is a run of skipped lines not reported yet.
-type skippedRun struct {
-	from  int64 // daemon time of the event before the run
-	count uint64
-}
-
-// Backpressure budget (see "Backpressure" in the package doc): a reader
-// that finds Batches full may wait for room, at most maxDeliverWait at a
-// stretch, and in all at most one part in deliverWaitShare of the time it
-// spent not waiting.
-var maxDeliverWait = 20 * time.Millisecond
-
-const (
-	deliverWaitShare = 5
-	// minDeliverWait: a budget below this is not worth a timer.
-	minDeliverWait = 100 * time.Microsecond
-)
-
-// deliver hands batch b over; false when Batches stayed full (see
-// deliverWait). A pending loss report goes first, so that it is not
-// overtaken for long.
-func (w *watcher) deliver(b *Batch) bool {
-	if w.lossPending.Load() {
-		w.flushLoss(0)
-	}
-	select {
-	case w.f.events <- b:
-		return true
-	default:
-		return w.deliverWait(b)
-	}
-}
-
-// deliverWait waits for room in Batches out of the host's wait budget.
-// Only the slow path (a full channel) looks at the clock.
-func (w *watcher) deliverWait(b *Batch) bool {
-	if maxDeliverWait <= 0 {
-		return false
-	}
-	start := time.Now()
-	if w.waitAt.IsZero() {
-		w.waitBudget = maxDeliverWait
-	} else {
-		w.waitBudget = min(maxDeliverWait, w.waitBudget+start.Sub(w.waitAt)/deliverWaitShare)
-	}
-	w.waitAt = start
-	if w.waitBudget < minDeliverWait {
-		return false
-	}
-	if w.waitTimer == nil {
-		w.waitTimer = time.NewTimer(w.waitBudget)
-	} else {
-		w.waitTimer.Reset(w.waitBudget)
-	}
-	if w.working {
-		w.releaseWork()
-		defer w.acquireWork()
-	}
-	ok := false
-	select {
-	case w.f.events <- b:
-		ok = true
-	case <-w.waitTimer.C:
-	case <-w.done:
-	}
-	w.waitTimer.Stop()
-	// Time spent waiting is spent, and does not refill the budget.
-	w.waitAt = time.Now()
-	w.waitBudget -= w.waitAt.Sub(start)
-	return ok
 }
