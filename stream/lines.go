@@ -10,10 +10,9 @@ import (
 	"sync"
 )
 
-// Read buffer of a host: small while the host is quiet (an idle host
-// costs memory, and a fleet has thousands), large while it floods (a read
-// system call per 4 KiB was a third of a flooding reader's time; the
-// daemon writes much more at once).
+// Read buffer of a host: small while the host is quiet (a fleet has
+// thousands of idle hosts), large while it floods (fewer system calls;
+// docs/PERFORMANCE.md).
 const (
 	readBufferSize    = 4 << 10
 	maxReadBufferSize = 64 << 10

@@ -20,11 +20,9 @@ import (
 	"github.com/dockerfleet/dockerfleet/hosts"
 )
 
-// The live event stream has a connection of its own, owned by the
-// watcher's goroutine: it writes the request, reads the response headers,
-// then reads the body in that goroutine. A net/http connection would cost
-// an idle host two more goroutines (its read and write loops), their
-// stacks and 5 KiB of buffers, times thousands of hosts.
+// The live event stream has a connection of its own, read in the
+// caller's goroutine: a net/http connection would add its read and write
+// goroutines and their buffers to every idle host (docs/PERFORMANCE.md).
 const (
 	// headerBufferSize buffers the response headers only (dockerd's are
 	// about 250 bytes; longer lines are assembled by textproto). It is
