@@ -101,7 +101,9 @@ func (w *watcher) readLong(br *lineReader, part []byte) ([]byte, error) {
 	}
 }
 
-// handle turns one line into an Event of the pending batch.
+// handle turns one daemon line into an Event of the pending batch: it
+// builds the payload, skips what is not an event, drops replayed
+// duplicates and moves the resume point.
 func (w *watcher) handle(line []byte, st *replayState) {
 	line = trimEOL(line)
 	if len(line) == 0 {
@@ -162,6 +164,10 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if st != nil {
 		st.count++
 	}
+	// From here on the line is a daemon event to deliver, neither skipped
+	// nor a duplicate: a step that adds to it (such as the container's
+	// context) goes here, with its payload (out) and meta at hand, before
+	// the Event is framed and appended.
 	ev := Event{Payload: out, TimeNano: ts, Framed: dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst)}
 	if ev.Framed {
 		// Built in place: advance past the headroom and the payload,
