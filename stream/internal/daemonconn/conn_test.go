@@ -486,3 +486,26 @@ func shortTemp(t *testing.T) string {
 func unixEndpoint(name, url, path string) hosts.Endpoint {
 	return hosts.Endpoint{Name: name, URL: url, Scheme: "unix", Address: path}
 }
+
+// TestPingSaysWhatTheDaemonAnswered: an answer other than 200 or 500 is
+// an error that quotes the daemon (a TLS port answering plain HTTP says
+// so in text, dockerd in JSON).
+func TestPingSaysWhatTheDaemonAnswered(t *testing.T) {
+	for _, tt := range []struct{ resp, want string }{
+		{"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n", "daemon answered 400 Bad Request: Client sent an HTTP request to an HTTPS server."},
+		{"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 29\r\n\r\n{\"message\":\"page not found\"}\n", "daemon answered 404 Not Found: page not found"},
+	} {
+		ep := rawDaemon(t, func(c net.Conn, _ *http.Request) { io.WriteString(c, tt.resp) })
+		_, err := Ping(context.Background(), ep, dialer(t, ep), nil)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("error %v, want %q", err, tt.want)
+		}
+	}
+	ep := rawDaemon(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nDate: Mon, 07 Dec 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nOK")
+	})
+	a, err := Ping(context.Background(), ep, dialer(t, ep), nil)
+	if err != nil || a.APIVersion != "1.41" || !a.Date.Equal(time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC)) {
+		t.Errorf("answer %+v, %v", a, err)
+	}
+}

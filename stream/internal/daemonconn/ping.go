@@ -5,10 +5,12 @@ package daemonconn
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
@@ -60,12 +62,12 @@ func Ping(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, hc *http.Clie
 	}
 	// "OK", or an error text: read a little so that the daemon's write
 	// does not fail, and no more.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 	resp.Body.Close()
 	date, _ := http.ParseTime(resp.Header.Get("Date"))
 	a := Answer{Status: resp.StatusCode, APIVersion: resp.Header.Get("Api-Version"), Date: date}
 	if a.Status != http.StatusOK && a.Status != http.StatusInternalServerError {
-		return a, fmt.Errorf("daemon answered %d %s", a.Status, http.StatusText(a.Status))
+		return a, fmt.Errorf("daemon answered %d %s: %s", a.Status, http.StatusText(a.Status), message(body))
 	}
 	return a, nil
 }
@@ -85,4 +87,14 @@ func Get(ctx context.Context, ep hosts.Endpoint, hc *http.Client, version, path 
 		return nil, StatusError(path, resp)
 	}
 	return resp, nil
+}
+
+// message is what an error answer says: the daemon's JSON message, else
+// the text as sent (a TLS port answering plain HTTP says so in text).
+func message(body []byte) string {
+	var m struct{ Message string }
+	if json.Unmarshal(body, &m) == nil && m.Message != "" {
+		return m.Message
+	}
+	return strings.TrimSpace(string(body))
 }
