@@ -131,7 +131,7 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d (%s): bad name: %w", i+1, ep.URL, err)
 		}
-		// The live stream's own connections (see conn.go), and the
+		// The live stream's and the pings' own connections, and the
 		// client for the other calls, from one read of the TLS files.
 		dialer, err := ep.NewDialer()
 		if err != nil {

@@ -31,7 +31,7 @@ type watcher struct {
 	host       string
 	cli        *client.Client
 	hc         *http.Client
-	dialer     *hosts.Dialer // the live stream's connections (see conn.go)
+	dialer     *hosts.Dialer // connections of their own: the live stream, the pings
 	opts       *Options
 	filterJSON string
 	seed       maphash.Seed
