@@ -133,7 +133,11 @@ func (d *Dialer) newHTTPClient() *http.Client {
 	case "unix":
 		socket := e.Address
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", socket)
+			conn, err := dialer.DialContext(ctx, "unix", socket)
+			if err != nil {
+				return nil, explainDial(e, err)
+			}
+			return conn, nil
 		}
 	default: // "tcp": NewDialer refused any other scheme
 		tr.DialContext = dialer.DialContext

@@ -115,7 +115,9 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	before := w.delivered.Load()
 	defer func() { progress = w.delivered.Load() > before }()
 
-	ping, err := w.ping(ctx)
+	pctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+	ping, err := daemonconn.PingKeep(pctx, w.ep, w.hc)
+	cancel()
 	if err != nil {
 		return false, fmt.Errorf("ping: %w", err)
 	}
@@ -287,8 +289,7 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	return fmt.Errorf("events: %w", err)
 }
 
-// ping checks that the daemon answers, within CallTimeout: the first call
-// of a connection and the liveness ping alike.
+// ping is the liveness ping: the daemon must answer within CallTimeout.
 func (w *watcher) ping(ctx context.Context) (daemonconn.Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
