@@ -21,7 +21,7 @@ FUZZTIME   ?=
 # shared one beside the repository when it exists
 # (../shared/tools/falco/falco, see its README). `make run` looks the same way.
 FALCO_SHARED := $(wildcard $(abspath $(CURDIR)/../shared/tools/falco/falco))
-FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream:FuzzChunkDecoder:100000 \
+FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream/internal/daemonconn:FuzzChunkDecoder:100000 \
 	./extract/payload:FuzzBuild:300000 ./extract/payload:FuzzQuoteMask:300000 \
 	./extract/payload:FuzzParse:300000 ./extract/payload:FuzzTruncator:100000 \
 	./extract:FuzzExtract:100000 \

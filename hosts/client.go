@@ -143,7 +143,11 @@ func (d *Dialer) newHTTPClient() *http.Client {
 	case "unix":
 		socket := e.Address
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", socket)
+			conn, err := dialer.DialContext(ctx, "unix", socket)
+			if err != nil {
+				return nil, explainDial(e, err)
+			}
+			return conn, nil
 		}
 	case "ssh":
 		// Channels of the Dialer's SSH connection; no proxy.

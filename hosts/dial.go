@@ -8,9 +8,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 )
 
 // ErrProxied is what Dial returns for an endpoint whose requests go through
@@ -116,7 +119,7 @@ func (d *Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: tcpKeepAlive}
 	conn, err := dialer.DialContext(ctx, e.Scheme, e.Address)
 	if err != nil {
-		return nil, fmt.Errorf("endpoint %q: %w", e.Name, err)
+		return nil, fmt.Errorf("endpoint %q: %w", e.Name, explainDial(e, err))
 	}
 	if d.tls == nil {
 		return conn, nil
@@ -154,4 +157,18 @@ func tlsHost(addr string) string {
 		return addr[:i]
 	}
 	return addr
+}
+
+// explainDial names the cause the kernel leaves ambiguous: connecting to a
+// path that is not a socket (a regular file, a directory) fails with
+// "connection refused", as does a socket nobody listens on any more.
+func explainDial(e Endpoint, err error) error {
+	if e.Scheme != "unix" || !errors.Is(err, syscall.ECONNREFUSED) {
+		return err
+	}
+	fi, serr := os.Stat(e.Address)
+	if serr != nil || fi.Mode().Type() == fs.ModeSocket {
+		return err
+	}
+	return fmt.Errorf("%s is not a socket: %w", e.Address, err)
 }

@@ -21,6 +21,15 @@
 // host in lower case. The Address of an ssh endpoint is
 // user@host:port/socket/path: it names the daemon.
 //
+// Two endpoints that reach the same daemon are refused, naming both (each
+// of its events would be delivered twice): unix sockets are compared by
+// their cleaned path (unix:///x, unix:////x and UNIX:///x are one) and,
+// when the socket exists at Open, by the file itself (a symlinked
+// directory); tcp endpoints by host and port, the host case-folded and an
+// IP address in its canonical form. Names are not resolved (Open does not
+// depend on DNS): tcp://localhost:2376 and tcp://127.0.0.1:2376 count as
+// two daemons, and listing both delivers that daemon's events twice.
+//
 // Percent-encode a ',', '?', '#' or '%' in a socket path, and a ',', '&',
 // '#' or '%' in an option value. A '+' is taken as it is (not as a space,
 // unlike HTML form queries): labels and paths may hold one.

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,12 +124,23 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 	parts := strings.Split(openParams, ",")
 	endpoints := make([]Endpoint, 0, len(parts))
 	names := make(map[string]int, len(parts))
+	daemons := make([]daemonKey, 0, len(parts))
 	for i, part := range parts {
 		text := strings.TrimSpace(part)
 		ep, err := parseEndpoint(text, defs)
 		if err == nil {
 			if first, dup := names[ep.Name]; dup {
 				err = fmt.Errorf("duplicate name %q (endpoint %d has it too)", ep.Name, first)
+			}
+		}
+		var key daemonKey
+		if err == nil {
+			key = keyOf(ep)
+			for j, k := range daemons {
+				if k.same(key) {
+					err = fmt.Errorf("same daemon as endpoint %d %q (%s): its events would be delivered twice", j+1, strings.TrimSpace(parts[j]), k)
+					break
+				}
 			}
 		}
 		if err == nil {
@@ -137,6 +150,7 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 			return nil, &EndpointError{Position: i + 1, Text: text, Err: err}
 		}
 		names[ep.Name] = i + 1
+		daemons = append(daemons, key)
 		endpoints = append(endpoints, ep)
 	}
 	return endpoints, nil
@@ -395,3 +409,59 @@ func statDir(dir string) error {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
+
+// daemonKey tells two endpoints that reach the same daemon apart from two
+// that do not, without the network: the cleaned socket path (and the file
+// itself, when it exists: a symlink such as /var/run -> /run), or the
+// host (case-folded, an IP address in its canonical form) and port. Names
+// are not resolved: Open does not wait for DNS, and a name may stand for
+// other daemons over time; tcp://localhost:2376 and tcp://127.0.0.1:2376
+// therefore count as two daemons (hosts/doc.go).
+type daemonKey struct {
+	scheme, addr string
+	file         os.FileInfo // the socket file, when it exists at Open
+}
+
+func keyOf(ep Endpoint) daemonKey {
+	k := daemonKey{scheme: ep.Scheme, addr: ep.Address}
+	switch ep.Scheme {
+	case "unix":
+		k.addr = path.Clean(ep.Address)
+		if fi, err := os.Stat(k.addr); err == nil {
+			k.file = fi
+		}
+	case "tcp":
+		host, port, err := net.SplitHostPort(ep.Address)
+		if err != nil {
+			break
+		}
+		host = strings.TrimSuffix(strings.ToLower(host), ".")
+		ip, zone, _ := strings.Cut(host, "%")
+		if a, err := netip.ParseAddr(ip); err == nil {
+			host = a.Unmap().String()
+			if zone != "" {
+				host += "%" + zone
+			}
+		}
+		k.addr = net.JoinHostPort(host, port)
+	}
+	return k
+}
+
+func (k daemonKey) same(o daemonKey) bool {
+	if k.scheme != o.scheme {
+		return false
+	}
+	if k.addr == o.addr {
+		return true
+	}
+	return k.file != nil && o.file != nil && os.SameFile(k.file, o.file)
+}
+
+// String names the daemon: the socket path or host:port compared.
+func (k daemonKey) String() string {
+	if k.scheme == "unix" {
+		return "socket " + k.addr
+	}
+	return "address " + k.addr
+}

@@ -285,3 +285,51 @@ func TestParseReadsOnlyRegularFiles(t *testing.T) {
 		t.Fatalf("the test needs /dev/zero: %v", err)
 	}
 }
+
+// TestParseRefusesTheSameDaemonTwice: two endpoints that reach one daemon
+// would deliver each of its events twice; Open refuses them and names both.
+func TestParseRefusesTheSameDaemonTwice(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "d.sock")
+	if err := os.WriteFile(sock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want string }{
+		{"unix:///x.sock?name=a, unix:////x.sock?name=b", `endpoint 2 "unix:////x.sock?name=b": same daemon as endpoint 1 "unix:///x.sock?name=a" (socket /x.sock)`},
+		{"UNIX:///x.sock?name=a, unix:///x.sock?name=b", `same daemon as endpoint 1 "UNIX:///x.sock?name=a"`},
+		{"unix:///run/./d/../x.sock?name=a, unix:///run/x.sock?name=b", `(socket /run/x.sock)`},
+		// The file itself, reached through a symlinked directory.
+		{"unix://" + sock + "?name=a, unix://" + filepath.Join(link, "d.sock") + "?name=b", `same daemon as endpoint 1`},
+		{"tcp://Web-1:2376?name=a, tcp://web-1.:02376?name=b", `(address web-1:2376)`},
+		{"tcp://10.0.0.5:2376?name=a, tcp://[::ffff:10.0.0.5]:2376?name=b", `(address 10.0.0.5:2376)`},
+		{"tcp://[::1]:2376?name=a, tcp://[0:0::1]:2376?name=b", `(address [::1]:2376)`},
+		{"tcp://h:2375?tls=off&name=a, tcp://h:2375?name=b", `same daemon as endpoint 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Parse(tt.in, Defaults{}, nil)
+			if err == nil {
+				t.Fatalf("Parse accepted it: %+v", got)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q\ndoes not contain %q", err, tt.want)
+			}
+		})
+	}
+	// Different daemons, and names that are not resolved (documented):
+	// localhost and 127.0.0.1 count as two.
+	for _, in := range []string{
+		"unix:///x.sock?name=a, unix:///y.sock?name=b",
+		"tcp://h:2375?tls=off&name=a, tcp://h:2376?tls=off&name=b",
+		"tcp://localhost:2376?tls=off&name=a, tcp://127.0.0.1:2376?tls=off&name=b",
+		"unix:///h:2376?name=a, tcp://h:2376?tls=off&name=b",
+	} {
+		if _, err := Parse(in, Defaults{}, nil); err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+		}
+	}
+}

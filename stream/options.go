@@ -83,13 +83,13 @@ type Options struct {
 	// MaxBatch events.
 	Buffer int
 	// Workers bounds the hosts whose readers build and hand over events
-	// at once (see "Readers leave a core to the consumer" in the package
-	// doc). Zero means GOMAXPROCS-1, and at least 1.
+	// at once; a reader gives its turn back while it waits for its daemon
+	// or for room in Batches. Zero means GOMAXPROCS-1, and at least 1.
 	Workers int
 	// Headroom is how many bytes a reader leaves free before each payload
 	// it builds in a batch's memory (Event.Framed): the consumer may
 	// write them, to frame the payload where it lies rather than copy it
-	// (the plugin writes Falco's event header there). At most
+	// (an event header of the consumer's own). At most
 	// MaxHeadroom.
 	Headroom int
 	// Frame, when set, writes the Headroom bytes before each payload

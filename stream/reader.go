@@ -5,10 +5,7 @@ package stream
 
 import (
 	"bufio"
-	"hash/maphash"
 	"io"
-	"slices"
-	"time"
 	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
@@ -38,6 +35,7 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
+	defer func() { w.endSkipped(w.clock.now()) }()
 	for {
 		line, err := br.ReadSlice()
 		var x payload.Extra
@@ -57,9 +55,12 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		// the batch, so that a lone event is not held back, release a
 		// grown read buffer (an idle host keeps no payload memory) and
 		// report losses.
+		if w.skipped.count > 0 {
+			w.endSkipped(w.clock.now())
+		}
 		w.flushBatch()
 		br.shrink()
-		if w.lossPending.Load() {
+		if w.losses.any.Load() {
 			w.flushLoss(0)
 		}
 	}
@@ -121,8 +122,9 @@ func (w *watcher) readLong(br *lineReader, part []byte) (line []byte, truncated 
 	}
 }
 
-// handle turns one line into an Event of the pending batch; x is what
-// the payload carries besides the line.
+// handle turns one daemon line into an Event of the pending batch: it
+// builds the payload (x is what it carries besides the line), skips what
+// is not an event, drops replayed duplicates and moves the resume point.
 func (w *watcher) handle(line []byte, st *replayState, x payload.Extra) {
 	line = trimEOL(line)
 	if len(line) == 0 {
@@ -150,22 +152,25 @@ func (w *watcher) handle(line []byte, st *replayState, x payload.Extra) {
 		return
 	}
 	ts := meta.TimeNano
+	if w.skipped.count > 0 {
+		w.endSkipped(ts)
+	}
+	w.skipped.prev = ts
 	if st != nil && st.count == 0 {
 		st.first = ts
 	}
 	switch {
-	case ts > w.lastTS:
-		// The common case: a later event. Its hash is only needed if
-		// another event of the same nanosecond follows, or at a
-		// reconnection: it is worked out then (settleBoundary), not
-		// for every event of a flood.
-		w.lastTS = ts
-		w.boundary = w.boundary[:0]
-		w.unhashed = out
-	case ts == w.lastTS:
-		w.settleBoundary()
-		h := maphash.Bytes(w.seed, out)
-		dup := slices.Contains(w.boundary, h)
+	case w.clock.isAhead(ts):
+		// Delivered, but not a resume point: see aheadTolerance. Sent
+		// again by the daemon with every later since, hence the hashes.
+		if w.clock.seenAhead(w.seed, out) {
+			w.duplicates.Add(1)
+			return
+		}
+	case ts > w.resume.last:
+		w.resume.advance(ts, out)
+	case ts == w.resume.last:
+		dup := w.resume.sameNano(out)
 		if st != nil && st.count == 0 {
 			st.matched = dup
 		}
@@ -176,13 +181,14 @@ func (w *watcher) handle(line []byte, st *replayState, x payload.Extra) {
 			w.duplicates.Add(1)
 			return // the batch's room is not advanced: its bytes are reused
 		}
-		if len(w.boundary) < maxBoundary {
-			w.boundary = append(w.boundary, h)
-		}
 	}
 	if st != nil {
 		st.count++
 	}
+	// From here on the line is a daemon event to deliver, neither skipped
+	// nor a duplicate: a step that adds to it (such as the container's
+	// context) goes here, with its payload (out) and meta at hand, before
+	// the Event is framed and appended.
 	ev := Event{Payload: out, TimeNano: ts, Framed: dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst)}
 	if ev.Framed {
 		// Built in place: advance past the headroom and the payload,
@@ -198,20 +204,6 @@ func (w *watcher) handle(line []byte, st *replayState, x payload.Extra) {
 	if len(b.Events) >= MaxBatch {
 		w.flushBatch()
 	}
-}
-
-// settleBoundary adds the hash of the unhashed payload to boundary. It
-// runs before that payload's memory may change hands (flushBatch) and
-// before boundary is read. A payload is hashed rather than its line: it is
-// a function of the host, which is the watcher's own, and the line.
-func (w *watcher) settleBoundary() {
-	if w.unhashed == nil {
-		return
-	}
-	if len(w.boundary) < maxBoundary {
-		w.boundary = append(w.boundary, maphash.Bytes(w.seed, w.unhashed))
-	}
-	w.unhashed = nil
 }
 
 // trimEOL cuts the line ending (\n, \r\n, and any run of them) off line.
@@ -232,7 +224,7 @@ func (w *watcher) flushBatch() {
 		return
 	}
 	// The unhashed payload, if any, is in b: hash it while it is ours.
-	w.settleBoundary()
+	w.resume.settle()
 	// Counted before the hand-over: from then on b is the consumer's,
 	// which may recycle it (and another host reuse it) at once.
 	n := uint64(len(b.Events))
@@ -264,77 +256,4 @@ func (w *watcher) releaseWork() {
 		w.f.work.release()
 		w.working = false
 	}
-}
-
-// skipLine counts a line that is not a usable event.
-func (w *watcher) skipLine() {
-	w.malformed.Add(1)
-	now := w.opts.Now().UnixNano()
-	w.addLoss(reasonMalformed, now, now, 1)
-}
-
-// Backpressure budget (see "Backpressure" in the package doc): a reader
-// that finds Batches full may wait for room, at most maxDeliverWait at a
-// stretch, and in all at most one part in deliverWaitShare of the time it
-// spent not waiting.
-var maxDeliverWait = 20 * time.Millisecond
-
-const (
-	deliverWaitShare = 5
-	// minDeliverWait: a budget below this is not worth a timer.
-	minDeliverWait = 100 * time.Microsecond
-)
-
-// deliver hands batch b over; false when Batches stayed full (see
-// deliverWait). A pending loss report goes first, so that it is not
-// overtaken for long.
-func (w *watcher) deliver(b *Batch) bool {
-	if w.lossPending.Load() {
-		w.flushLoss(0)
-	}
-	select {
-	case w.f.events <- b:
-		return true
-	default:
-		return w.deliverWait(b)
-	}
-}
-
-// deliverWait waits for room in Batches out of the host's wait budget.
-// Only the slow path (a full channel) looks at the clock.
-func (w *watcher) deliverWait(b *Batch) bool {
-	if maxDeliverWait <= 0 {
-		return false
-	}
-	start := time.Now()
-	if w.waitAt.IsZero() {
-		w.waitBudget = maxDeliverWait
-	} else {
-		w.waitBudget = min(maxDeliverWait, w.waitBudget+start.Sub(w.waitAt)/deliverWaitShare)
-	}
-	w.waitAt = start
-	if w.waitBudget < minDeliverWait {
-		return false
-	}
-	if w.waitTimer == nil {
-		w.waitTimer = time.NewTimer(w.waitBudget)
-	} else {
-		w.waitTimer.Reset(w.waitBudget)
-	}
-	if w.working {
-		w.releaseWork()
-		defer w.acquireWork()
-	}
-	ok := false
-	select {
-	case w.f.events <- b:
-		ok = true
-	case <-w.waitTimer.C:
-	case <-w.done:
-	}
-	w.waitTimer.Stop()
-	// Time spent waiting is spent, and does not refill the budget.
-	w.waitAt = time.Now()
-	w.waitBudget -= w.waitAt.Sub(start)
-	return ok
 }
