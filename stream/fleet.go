@@ -178,6 +178,9 @@ func (f *Fleet) Close() error {
 func (f *Fleet) closeClients() {
 	for _, w := range f.watchers {
 		_ = w.cli.Close()
+		// An ssh host's one SSH connection goes now, not when its last
+		// channel has lingered.
+		_ = w.dialer.Close()
 	}
 }
 
