@@ -76,9 +76,6 @@ func loadContext(name string, getenv func(string) string) (dockerContext, error)
 	if ep.SkipTLSVerify {
 		return dockerContext{}, fmt.Errorf("context %q: skip-tls-verify is set, and dockerfleet always verifies the daemon's certificate: give the context the daemon's CA (docker context update %s --docker ca=...)", name, name)
 	}
-	if strings.HasPrefix(strings.ToLower(ep.Host), "ssh://") {
-		return dockerContext{}, fmt.Errorf("context %q: its host %s is reached over ssh, which dockerfleet does not support yet", name, ep.Host)
-	}
 	ctx := dockerContext{Name: name, Host: ep.Host}
 	tlsDir := filepath.Join(cfg, "contexts", "tls", digest, "docker")
 	if _, err := os.Stat(tlsDir); err == nil {
@@ -87,4 +84,25 @@ func loadContext(name string, getenv func(string) string) (dockerContext, error)
 		return dockerContext{}, fmt.Errorf("context %q: %w", name, err)
 	}
 	return ctx, nil
+}
+
+// contextAddress resolves context://NAME as `docker --context NAME` would:
+// the daemon address of the context, and its TLS files as the certdir of
+// the endpoint unless the endpoint names its own material. A tcp context
+// without TLS material is plain tcp, as the docker CLI speaks to it.
+func contextAddress(name string, opts *options, getenv func(string) string) (string, error) {
+	ctx, err := loadContext(name, getenv)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(strings.ToLower(ctx.Host), "tcp://") {
+		return ctx.Host, nil
+	}
+	switch {
+	case ctx.TLSDir != "" && opts.certDir == "":
+		opts.certDir = ctx.TLSDir
+	case ctx.TLSDir == "" && opts.tls == "" && opts.certDir == "" && opts.ca == "" && opts.cert == "":
+		opts.tls = "off"
+	}
+	return ctx.Host, nil
 }

@@ -73,3 +73,41 @@ func TestLoadContextWrittenByTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestParseContextEndpoints: context://NAME in open_params takes the
+// context's address and TLS files, as `docker --context NAME` does; the
+// label is what was written; an endpoint's own options still apply.
+func TestParseContextEndpoints(t *testing.T) {
+	config := t.TempDir()
+	ca := newCA(t, "context-ca")
+	client := ca.client(t)
+	dir := certDir(t, ca.pem, &client)
+	dockerCLI(t, config, "context", "create", "prod", "--docker", "host=tcp://127.0.0.1:2376,ca="+
+		filepath.Join(dir, caFile)+",cert="+filepath.Join(dir, certFile)+",key="+filepath.Join(dir, keyFile))
+	dockerCLI(t, config, "context", "create", "local", "--docker", "host=unix:///run/other.sock")
+	dockerCLI(t, config, "context", "create", "plain", "--docker", "host=tcp://10.0.0.9:2375")
+	getenv := func(k string) string {
+		if k == "DOCKER_CONFIG" {
+			return config
+		}
+		return ""
+	}
+	eps, err := Parse("context://prod, context://local?name=mine, context://plain", Defaults{}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, local, plain := eps[0], eps[1], eps[2]
+	if prod.Name != "context://prod" || prod.URL != "tcp://127.0.0.1:2376" || prod.TLS == nil ||
+		!strings.HasSuffix(prod.TLS.CA, "ca.pem") || !strings.HasSuffix(prod.TLS.Cert, "cert.pem") {
+		t.Errorf("prod = %+v (TLS %+v)", prod, prod.TLS)
+	}
+	if local.Name != "mine" || local.URL != "unix:///run/other.sock" || local.TLS != nil {
+		t.Errorf("local = %+v", local)
+	}
+	if plain.URL != "tcp://10.0.0.9:2375" || plain.TLS != nil {
+		t.Errorf("a tcp context without TLS material is plain tcp, as for the docker CLI: %+v", plain)
+	}
+	if _, err := Parse("context://nope", Defaults{}, getenv); err == nil || !strings.Contains(err.Error(), `context "nope" not found`) {
+		t.Errorf("unknown context: %v", err)
+	}
+}

@@ -13,7 +13,9 @@
 //	unix:///var/run/docker.sock?name=local, tcp://10.0.0.5:2376?name=web-1&certdir=/etc/dockerfleet/web-1,
 //	ssh://docker@10.0.0.6?name=web-2
 //
-// Schemes: unix:///absolute/path, tcp://host:port and ssh://user@host[:port]
+// Schemes: unix:///absolute/path, tcp://host:port, ssh://user@host[:port],
+// and context://NAME, a docker CLI context resolved from its store at Parse
+// (context.go).
 // (IPv6 as [addr]:port). Endpoint.URL is normalized: lower-case scheme, no
 // query; for unix it is "unix://" and the socket path as is (the form
 // DOCKER_HOST uses, not percent-encoded), for tcp a URL that parses back to

@@ -188,11 +188,17 @@ func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
 		return Endpoint{}, errors.New("empty endpoint (stray comma?)")
 	}
 	base, rawQuery, _ := strings.Cut(text, "?")
-	ep, err := parseAddress(base)
+	opts, err := parseOptions(rawQuery)
 	if err != nil {
 		return Endpoint{}, err
 	}
-	opts, err := parseOptions(rawQuery)
+	address := base
+	if scheme, name, ok := strings.Cut(base, "://"); ok && strings.EqualFold(scheme, "context") {
+		if address, err = contextAddress(name, &opts, defs.env); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	ep, err := parseAddress(address)
 	if err != nil {
 		return Endpoint{}, err
 	}
