@@ -14,9 +14,8 @@
 //	ssh://docker@10.0.0.6?name=web-2
 //
 // Schemes: unix:///absolute/path, tcp://host:port, ssh://user@host[:port],
-// and context://NAME, a docker CLI context resolved from its store at Parse
-// (context.go).
-// (IPv6 as [addr]:port). Endpoint.URL is normalized: lower-case scheme, no
+// (IPv6 as [addr]:port), and context://NAME, a docker CLI context resolved
+// from its store at Parse (context.go). Endpoint.URL is normalized: lower-case scheme, no
 // query; for unix it is "unix://" and the socket path as is (the form
 // DOCKER_HOST uses, not percent-encoded), for tcp a URL that parses back to
 // Address, for ssh ssh://user@host:port with the port written out and the
