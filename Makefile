@@ -9,7 +9,7 @@ OUTPUT     := lib$(NAME).so
 # directory). Note: the directory itself, not a staging root prefixed to it.
 DESTDIR    ?= /usr/share/falco/plugins
 # Go packages (the c-shared main is built separately).
-PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/...
+PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/... ./deploy/...
 # Fuzz targets (package:function:inputs) run by `make test` for a short
 # smoke and by `make fuzz` longer. The smoke runs a count of inputs (2 to 8 s
 # each on a 2-core machine), not a duration: with a duration, Go 1.26's
@@ -17,12 +17,17 @@ PKGS       := ./hosts/... ./stream/... ./extract/... ./plugin/... ./internal/...
 # the time runs out (golang/go#75804, fixed in Go 1.27). FUZZTIME, when
 # set, replaces the counts.
 FUZZTIME   ?=
-FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream:FuzzChunkDecoder:100000 \
+# Falco for the end-to-end test: $FALCO, else falco on PATH, else the
+# shared one beside the repository when it exists
+# (../shared/tools/falco/falco, see its README). `make run` looks the same way.
+FALCO_SHARED := $(wildcard $(abspath $(CURDIR)/../shared/tools/falco/falco))
+FUZZ_TARGETS := ./hosts:FuzzParse:100000 ./stream/internal/daemonconn:FuzzChunkDecoder:100000 \
 	./extract/payload:FuzzBuild:300000 ./extract/payload:FuzzQuoteMask:300000 \
-	./extract/payload:FuzzParse:300000 ./extract:FuzzExtract:100000 \
+	./extract/payload:FuzzParse:300000 ./extract/payload:FuzzTruncator:100000 \
+	./extract:FuzzExtract:100000 \
 	./plugin:FuzzParseConfig:10000 ./stream:FuzzSummarizeContainer:50000
 
-.PHONY: all build install test unit integration fuzz fuzz-smoke vet bench soak run readme clean
+.PHONY: all build install test unit integration e2e fuzz fuzz-smoke vet bench soak run readme clean
 
 all: build
 
@@ -38,16 +43,17 @@ install: $(OUTPUT)
 	install -m 0644 $(OUTPUT) $(DESTDIR)/$(OUTPUT)
 
 # One command runs every test: vet, unit tests under the race detector,
-# integration tests with real dockerd instances through the plugin's C ABI,
-# and a short fuzzing smoke of each parser of untrusted input.
+# integration tests with real dockerd instances through the plugin's C ABI
+# and with the real Falco (e2e), and a short fuzzing smoke of each parser of
+# untrusted input.
 test: vet unit integration fuzz-smoke
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags integration ./internal/integration/
+	$(GO) vet -tags integration ./internal/integration/ ./internal/falcotest/
 	$(GO) vet -tags soak ./stream/
 	$(GO) vet -tags purego ./extract/payload/
-	$(GO) vet -tags dockerfleet_copyonly ./extract/payload/
+	$(GO) vet -tags dockerfleet_copyonly ./stream/ ./plugin/...
 
 # The payload package also runs without its assembly (purego), as on a CPU
 # without AVX2 or another architecture.
@@ -58,6 +64,14 @@ unit:
 # The integration tests load the built .so; DOCKERFLEET_SO tells them where.
 integration: $(OUTPUT)
 	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -race -count=1 -tags integration -timeout 20m ./internal/integration/...
+	@$(MAKE) --no-print-directory e2e
+
+# The real Falco with the built .so, each example config and the shipped
+# rules against real dockerd daemons (internal/falcotest). Verbose, so that a
+# skip (no Falco found outside CI) shows; under CI=true a missing Falco fails.
+e2e: $(OUTPUT)
+	FALCO="$${FALCO:-$$(command -v falco || echo "$(FALCO_SHARED)")}" DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) \
+		$(GO) test -race -count=1 -tags integration -timeout 15m -v -run '^TestFalco$$' ./internal/falcotest/
 
 fuzz-smoke:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -80,8 +94,9 @@ soak:
 	$(GO) test -run '^TestSoak$$' -tags soak -count=1 -timeout 60m -v ./stream/
 
 # Build the plugin and show the events of the local daemon as they arrive:
-# through Falco when it is installed, else through dockerfleet-tail, a small
-# host of this project that loads the same .so. Installs and starts a local
+# through Falco when there is one ($FALCO, else falco on PATH, else
+# ../shared/tools/falco/falco), else through dockerfleet tail, a small host
+# of this project that loads the same .so. Installs and starts a local
 # dockerd first when there is none (needs root).
 run: $(OUTPUT)
 	@./examples/run-local.sh $(CURDIR)/$(OUTPUT)

@@ -5,10 +5,16 @@
 # Shows the Docker events of the local daemon through dockerfleet, as they
 # arrive. Called by `make run` with the path of the built libdockerfleet.so.
 #
-# - With Falco installed, runs Falco with the plugin and the shipped rules.
-# - Without Falco, runs dockerfleet-tail, a small host of this project that
+# - With Falco, runs Falco with the plugin, examples/falco-single-host.yaml
+#   and the shipped rules: Falco is $FALCO, else falco on PATH, else the
+#   shared build beside the repository (../shared/tools/falco/falco) when it
+#   exists. It runs without a system call driver (engine nodriver,
+#   --disable-source syscall): only the docker source of the plugin.
+# - Without Falco, runs dockerfleet tail, a small host of this project that
 #   loads the same .so through the plugin C ABI and prints each event's
 #   string form.
+# - OPEN_PARAMS, when set, replaces the example's empty open_params (hosts
+#   to watch, as in examples/falco-fleet.yaml).
 # - With no daemon answering on /var/run/docker.sock (and DOCKER_HOST unset),
 #   installs docker.io when dockerd is missing and starts one (needs root);
 #   that daemon runs in this script's process group, so Ctrl-C stops it too.
@@ -20,6 +26,10 @@ so=${1:?usage: run-local.sh /path/to/libdockerfleet.so}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${DOCKERFLEET_RUN_DIR:-/tmp/dockerfleet-run}
 mkdir -p "$state"
+if [ -n "${FALCO:-}" ] && ! command -v "$FALCO" >/dev/null; then
+  echo "FALCO=$FALCO is not an executable" >&2
+  exit 1
+fi
 
 daemon_answers() {
   if [ -n "${DOCKER_HOST:-}" ]; then docker version >/dev/null 2>&1; return; fi
@@ -81,15 +91,37 @@ demo_activity() {
 daemon_answers || start_local_daemon
 if [ "${DEMO:-1}" != 0 ]; then demo_activity & fi
 
-if command -v falco >/dev/null; then
+# find_falco prints the Falco to run, or nothing.
+find_falco() {
+  if [ -n "${FALCO:-}" ]; then
+    command -v "$FALCO"
+  elif command -v falco; then
+    :
+  elif [ -x "$repo/../shared/tools/falco/falco" ]; then
+    echo "$(cd "$repo/../shared/tools/falco" && pwd)/falco"
+  fi
+}
+
+# sed_escape escapes a value for the replacement of a sed s### command.
+sed_escape() { printf '%s' "$1" | sed -e 's/[\\#&]/\\&/g'; }
+
+falco=$(find_falco || true)
+if [ -n "$falco" ]; then
   cfg="$state/falco.yaml"
-  sed -e "s#/usr/share/falco/plugins/libdockerfleet.so#$so#" \
-      -e "s#/etc/falco/rules.d/dockerfleet_rules.yaml#$repo/rules/dockerfleet_rules.yaml#" \
-      "$repo/examples/falco-single-host.yaml" >"$cfg"
-  echo "running falco with $cfg (Ctrl-C to stop)" >&2
-  exec falco -c "$cfg" --disable-source syscall
+  # The example as shipped, with this build's library and rules; engine
+  # nodriver because only the plugin's source runs.
+  {
+    sed -e "s#/usr/share/falco/plugins/libdockerfleet.so#$(sed_escape "$so")#" \
+        -e "s#/etc/falco/rules.d/dockerfleet_rules.yaml#$(sed_escape "$repo/rules/dockerfleet_rules.yaml")#" \
+        -e "s#^\( *open_params:\) \"\"\$#\1 \"$(sed_escape "${OPEN_PARAMS:-}")\"#" \
+        "$repo/examples/falco-single-host.yaml"
+    printf '\nengine:\n  kind: nodriver\n'
+  } >"$cfg"
+  echo "running $falco with $cfg (Ctrl-C to stop)" >&2
+  "$falco" --version 2>&1 | sed -n 1p >&2
+  exec "$falco" -c "$cfg" --disable-source syscall
 fi
 
-echo "falco is not installed: showing events through dockerfleet-tail (Ctrl-C to stop)" >&2
-go build -o "$state/dockerfleet-tail" "$repo/plugin/cmd/dockerfleet-tail"
-exec "$state/dockerfleet-tail" -plugin "$so" -open "${OPEN_PARAMS:-}"
+echo "no Falco found (\$FALCO, PATH, ../shared/tools/falco/falco): showing events through dockerfleet tail (Ctrl-C to stop)" >&2
+go build -o "$state/dockerfleet" "$repo/plugin/cmd/dockerfleet"
+exec "$state/dockerfleet" tail -plugin "$so" -open "${OPEN_PARAMS:-}"

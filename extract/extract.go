@@ -21,11 +21,24 @@ func Extract(req sdk.ExtractRequest, ev *payload.Event) error {
 	if id := req.FieldID(); id < uint64(len(table)) && table[id].src == srcInspected {
 		return extractInspected(req, ev, &table[id], &contextCache{})
 	}
+	if extractBool(req, ev) {
+		return nil
+	}
 	v, ok, err := value(req, ev)
 	if ok {
 		req.SetValue(v)
 	}
 	return err
+}
+
+// extractBool sets the value of a boolean field and reports whether the
+// field req asks for was one; a bool in an interface takes no allocation.
+func extractBool(req sdk.ExtractRequest, ev *payload.Event) bool {
+	if id := req.FieldID(); id < uint64(len(table)) && table[id].src == srcTruncated {
+		req.SetValue(ev.Truncated())
+		return true
+	}
+	return false
 }
 
 // value reads the value of the field req asks for; ok is false when the

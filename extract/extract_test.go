@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -71,11 +72,16 @@ func extract(t testing.TB, ev *payload.Event, name string) (string, bool) {
 	case 0:
 		return "", false
 	case 1:
-		s, ok := req.value.(string)
-		if !ok {
-			t.Fatalf("Extract(%s) set a %T", name, req.value)
+		switch v := req.value.(type) {
+		case string:
+			return v, true
+		case bool:
+			if table[req.id].entry.Type != "bool" {
+				t.Fatalf("Extract(%s) set a bool for a %s field", name, table[req.id].entry.Type)
+			}
+			return strconv.FormatBool(v), true
 		}
-		return s, true
+		t.Fatalf("Extract(%s) set a %T", name, req.value)
 	}
 	t.Fatalf("Extract(%s) set %d values", name, req.set)
 	return "", false
@@ -124,6 +130,8 @@ func oracle(host string, m events.Message, name string) (string, bool) {
 	}
 	oldType := m.Type == events.ContainerEventType || m.Type == events.ImageEventType
 	switch name {
+	case "docker.truncated":
+		return "false", true // the fixtures are Build's, whole
 	case "docker.status":
 		if m.Status != "" {
 			return m.Status, true
@@ -353,4 +361,27 @@ func TestTypeFieldNamesEveryEventType(t *testing.T) {
 		return
 	}
 	t.Fatal("no docker.type field")
+}
+
+// TestTruncatedField: docker.truncated is true for a payload flagged
+// truncated (a line reduced to fit) and false otherwise.
+func TestTruncatedField(t *testing.T) {
+	line := []byte(`{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"web"}}}`)
+	for _, truncated := range []bool{false, true} {
+		p, _, err := payload.BuildExtra(nil, "web-1", line, payload.Extra{Truncated: truncated})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := payload.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := extract(t, &ev, "docker.truncated"); !ok || got != strconv.FormatBool(truncated) {
+			t.Errorf("docker.truncated = %q, %v; want %v", got, ok, truncated)
+		}
+		req := &fakeRequest{id: fieldID(t, "docker.truncated"), name: "docker.truncated"}
+		if err := NewExtractor().Extract(req, &ev); err != nil || req.value != truncated {
+			t.Errorf("Extractor: %v, %v", req.value, err)
+		}
+	}
 }

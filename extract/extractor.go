@@ -57,6 +57,9 @@ func (x *Extractor) Extract(req sdk.ExtractRequest, ev *payload.Event) error {
 	if id := req.FieldID(); id < uint64(len(table)) && table[id].src == srcInspected {
 		return extractInspected(req, ev, &table[id], &x.ctx)
 	}
+	if extractBool(req, ev) {
+		return nil
+	}
 	v, ok, err := value(req, ev)
 	if !ok {
 		return err

@@ -25,6 +25,7 @@ const (
 	srcNodeID
 	srcAttr    // the attribute named by field.key
 	srcAttrArg // the attribute named by the field's argument
+	srcTruncated
 	// srcInspected: the enrichment context (see inspected_fields.go).
 	srcInspected
 )
@@ -122,6 +123,13 @@ var table = []field{
 			Arg:  sdk.FieldEntryArg{IsKey: true, IsRequired: true},
 		},
 		src: srcAttrArg,
+	},
+	{
+		entry: sdk.FieldEntry{
+			Type: "bool", Name: "docker.truncated", Display: "Truncated",
+			Desc: "True when the daemon's event line was longer than maxEventSize (or held more than 65,535 attributes) and was cut to fit: strings over 4 KiB end with ...[truncated], and attributes that did not fit are left out, but type, action, IDs, scope, time, host and the attributes name, image, execID, exitCode, signal and oldName are always there.",
+		},
+		src: srcTruncated,
 	},
 }
 

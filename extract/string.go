@@ -6,8 +6,11 @@ package extract
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
@@ -24,7 +27,10 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // out when the event has none, the actor ID is printed in full, and the
 // attributes are sorted by key and joined by ", ". Unlike the CLI, which
 // prints local time, the time is in UTC, so that the line is the same on
-// every Falco host.
+// every Falco host. Control characters in any part (a label value with a
+// newline, say) are written escaped, Go-style (\n, \x1b, \u2028), so
+// that an event cannot forge a second line of a log; field values stay
+// exact.
 func String(ev *payload.Event) string {
 	var b strings.Builder
 	b.Grow(len(ev.JSON()))
@@ -32,14 +38,14 @@ func String(ev *payload.Event) string {
 		b.WriteString(time.Unix(0, tn).UTC().Format(timeLayout))
 		b.WriteByte(' ')
 	}
-	b.WriteString(ev.Host())
+	writeClean(&b, ev.Host())
 	b.WriteByte(' ')
-	b.WriteString(ev.Type())
+	writeClean(&b, ev.Type())
 	b.WriteByte(' ')
-	b.WriteString(ev.Action())
+	writeClean(&b, ev.Action())
 	b.WriteByte(' ')
 	id, _ := ev.ActorID()
-	b.WriteString(id)
+	writeClean(&b, id)
 	if n := ev.NumAttrs(); n > 0 {
 		type kv struct{ k, v string }
 		attrs := make([]kv, 0, n)
@@ -59,11 +65,36 @@ func String(ev *payload.Event) string {
 				b.WriteString(", ")
 			}
 			first = false
-			b.WriteString(a.k)
+			writeClean(&b, a.k)
 			b.WriteByte('=')
-			b.WriteString(a.v)
+			writeClean(&b, a.v)
 		}
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// writeClean writes s with its control characters escaped: C0 and DEL,
+// C1 (U+0080-U+009F, NEL among them) and the Unicode line and paragraph
+// separators, which some log viewers also break lines at.
+func writeClean(b *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsControl(r) && r != '\u2028' && r != '\u2029' {
+			i += size
+			continue
+		}
+		b.WriteString(s[start:i])
+		q := strconv.QuoteRune(r) // 'x' with x escaped
+		b.WriteString(q[1 : len(q)-1])
+		i += size
+		start = i
+	}
+	b.WriteString(s[start:])
 }

@@ -5,6 +5,7 @@ package extract
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -77,5 +78,39 @@ func TestStringKnown(t *testing.T) {
 		if got := String(&ev); got != c.want {
 			t.Errorf("String(%s)\n got %q\nwant %q", c.line, got, c.want)
 		}
+	}
+}
+
+// TestStringEscapesControlCharacters: a label value, an action or an ID
+// with a newline (or another control character) cannot forge a second,
+// genuine-looking event line in the string form; the field value stays
+// exact.
+func TestStringEscapesControlCharacters(t *testing.T) {
+	forged := "x\n2026-11-25T23:33:19.901156667Z web-1 container exec_start: sh 1 (name=victim)"
+	line, err := json.Marshal(map[string]any{
+		"Type": "container", "Action": "start\r", "timeNano": 1795649599901156667,
+		"Actor": map[string]any{"ID": "id\x1b[2J", "Attributes": map[string]string{"note": forged, "sep": "a\u2028b\u0085c\x7f", "ok": "é\\t"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := payload.Build(nil, "web-1", line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := payload.Parse(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := String(&ev)
+	want := `2026-11-25T23:33:19.901156667Z web-1 container start\r id\x1b[2J (note=x\n2026-11-25T23:33:19.901156667Z web-1 container exec_start: sh 1 (name=victim), ok=é\t, sep=a\u2028b\u0085c\x7f)`
+	if got != want {
+		t.Errorf("String:\n%s\nwant\n%s", got, want)
+	}
+	if strings.ContainsAny(got, "\n\r\x1b\x7f\u2028\u0085") {
+		t.Errorf("control characters left in %q", got)
+	}
+	if v, _ := extract(t, &ev, "docker.attributes[note]"); v != forged {
+		t.Errorf("field value changed: %q", v)
 	}
 }

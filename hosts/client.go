@@ -60,7 +60,11 @@ var tcpKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Int
 //   - dial and TLS handshake bounded at 10 s each, TCP keep-alive probes
 //     after 30 s idle;
 //   - for tcp, proxies from the environment (HTTPS_PROXY, NO_PROXY...), as
-//     the docker CLI does.
+//     the docker CLI does;
+//   - for ssh, connections that are channels of the Dialer's one SSH
+//     connection (see Dialer.Dial); Endpoint.NewClient's Dialer is not
+//     the caller's to close: its SSH connection closes a second after the
+//     client's last connection (Close, idle timeout).
 //
 // No response header timeout is set: the event stream is a request that
 // lives as long as the connection, so its callers bound every call with
@@ -79,8 +83,14 @@ func (e Endpoint) NewClient() (*client.Client, error) {
 func (d *Dialer) NewClient() (*client.Client, error) {
 	e := d.ep
 	hc := d.newHTTPClient()
+	host := e.URL
+	if e.SSH != nil {
+		// The client's own errors name this host; its requests carry
+		// it as their Host, which a user part would make invalid.
+		host = "ssh://" + e.SSH.Addr
+	}
 	cli, err := client.NewClientWithOpts(
-		client.WithHost(e.URL),
+		client.WithHost(host),
 		// After WithHost, which would otherwise reconfigure this transport
 		// with the docker client's own dialer.
 		client.WithHTTPClient(hc),
@@ -133,7 +143,16 @@ func (d *Dialer) newHTTPClient() *http.Client {
 	case "unix":
 		socket := e.Address
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", socket)
+			conn, err := dialer.DialContext(ctx, "unix", socket)
+			if err != nil {
+				return nil, explainDial(e, err)
+			}
+			return conn, nil
+		}
+	case "ssh":
+		// Channels of the Dialer's SSH connection; no proxy.
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.Dial(ctx)
 		}
 	default: // "tcp": NewDialer refused any other scheme
 		tr.DialContext = dialer.DialContext
@@ -171,6 +190,9 @@ func (e Endpoint) NewRequest(ctx context.Context, version, method, p string, que
 	// "host" is the socket path, which no URL string could carry.
 	req.URL.Scheme = scheme
 	req.URL.Host = e.Address
+	if e.SSH != nil {
+		req.URL.Host = e.SSH.Addr // as the client's (NewClient)
+	}
 	if e.Scheme == "unix" {
 		// What the docker client sends over a socket, which has no host.
 		req.Host = client.DummyHost

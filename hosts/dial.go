@@ -8,9 +8,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 )
 
 // ErrProxied is what Dial returns for an endpoint whose requests go through
@@ -44,17 +47,30 @@ type Dialer struct {
 	ep      Endpoint
 	tls     *tls.Config // nil without TLS; ServerName set
 	proxied bool        // e.Proxied(): net/http reads the environment once
+	ssh     *sshDialer  // the SSH connection of an ssh endpoint; nil otherwise
 }
 
 // Proxied is the endpoint's Proxied, worked out by NewDialer.
 func (d *Dialer) Proxied() bool { return d.proxied }
 
 // NewDialer returns the Dialer of e. Like NewClient, it reads and checks
-// the TLS files now (errors name the endpoint and the file), never later.
+// the TLS files, or the SSH identity and known_hosts files, now (errors
+// name the endpoint and the file), never later. For an ssh endpoint it
+// does not connect either: the first Dial does. Close releases what it
+// holds.
 func (e Endpoint) NewDialer() (*Dialer, error) {
 	d := &Dialer{ep: e, proxied: e.Proxied()}
 	switch e.Scheme {
 	case "unix":
+	case "ssh":
+		if e.SSH == nil {
+			return nil, fmt.Errorf("endpoint %q: ssh endpoint without SSH material (not from Parse)", e.Name)
+		}
+		s, err := newSSHDialer(e)
+		if err != nil {
+			return nil, err
+		}
+		d.ssh = s
 	case "tcp":
 		cfg, err := e.TLSConfig()
 		if err != nil {
@@ -81,18 +97,29 @@ func (e Endpoint) NewDialer() (*Dialer, error) {
 // ServerName the transport would set (the endpoint's servername, else the
 // host part of Address) and HTTP/1.1 only (no ALPN).
 //
+// For an ssh endpoint, the connection is a channel to the daemon's socket
+// (streamlocal forwarding) on the Dialer's one SSH connection to the host,
+// shared by every connection of the Dialer and of its client (NewClient);
+// Dial makes that SSH connection when there is none (first use, or after
+// it broke or was left unused: see sshLinger), checking the host key
+// against known_hosts. Such a connection has no deadlines (SetDeadline
+// fails): bound its use with a context and close it.
+//
 // ctx bounds connecting and the handshake only. It returns ErrProxied for
 // an endpoint that is Proxied: send its requests through the client
 // instead. Errors name the endpoint.
 func (d *Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	e := d.ep
+	if d.ssh != nil {
+		return d.ssh.dial(ctx)
+	}
 	if d.proxied {
 		return nil, fmt.Errorf("endpoint %q: %w", e.Name, ErrProxied)
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: tcpKeepAlive}
 	conn, err := dialer.DialContext(ctx, e.Scheme, e.Address)
 	if err != nil {
-		return nil, fmt.Errorf("endpoint %q: %w", e.Name, err)
+		return nil, fmt.Errorf("endpoint %q: %w", e.Name, explainDial(e, err))
 	}
 	if d.tls == nil {
 		return conn, nil
@@ -110,6 +137,18 @@ func (d *Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	return tc, nil
 }
 
+// Close closes the SSH connection of an ssh endpoint's Dialer, and with it
+// every connection from Dial and from the Dialer's client; later Dials
+// fail. Without it, that SSH connection closes itself a second after its
+// last channel (see sshLinger). For other endpoints it does nothing: their
+// connections are the caller's to close.
+func (d *Dialer) Close() error {
+	if d.ssh != nil {
+		return d.ssh.close()
+	}
+	return nil
+}
+
 // tlsHost is the name net/http's transport checks the daemon's certificate
 // against when none is configured: the address without its port (an IPv6
 // address keeps its brackets, which crypto/tls strips).
@@ -118,4 +157,18 @@ func tlsHost(addr string) string {
 		return addr[:i]
 	}
 	return addr
+}
+
+// explainDial names the cause the kernel leaves ambiguous: connecting to a
+// path that is not a socket (a regular file, a directory) fails with
+// "connection refused", as does a socket nobody listens on any more.
+func explainDial(e Endpoint, err error) error {
+	if e.Scheme != "unix" || !errors.Is(err, syscall.ECONNREFUSED) {
+		return err
+	}
+	fi, serr := os.Stat(e.Address)
+	if serr != nil || fi.Mode().Type() == fs.ModeSocket {
+		return err
+	}
+	return fmt.Errorf("%s is not a socket: %w", e.Address, err)
 }

@@ -244,3 +244,40 @@ func TestDialRefusesProxiedEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestDialNamesWhatIsWrongWithTheSocketPath: the kernel answers
+// "connection refused" both for a socket nobody listens on and for a path
+// that is no socket at all; Dial tells the second apart.
+func TestDialNamesWhatIsWrongWithTheSocketPath(t *testing.T) {
+	dir, err := os.MkdirTemp("", "dfd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	file := dir + "/file"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stale := dir + "/stale.sock"
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // the socket file stays, nobody listens
+	for path, want := range map[string]string{
+		dir + "/missing": "connect: no such file or directory",
+		file:             file + " is not a socket: dial unix " + file + ": connect: connection refused",
+		dir:              dir + " is not a socket: ",
+		stale:            `endpoint "x": dial unix ` + stale + ": connect: connection refused",
+	} {
+		d, err := Endpoint{Name: "x", URL: "unix://" + path, Scheme: "unix", Address: path}.NewDialer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Dial(context.Background())
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", path, err, want)
+		}
+	}
+}

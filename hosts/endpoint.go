@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,10 +25,11 @@ const DefaultSocket = "unix:///var/run/docker.sock"
 // Endpoint is one Docker daemon the fleet watches, as parsed from open_params.
 type Endpoint struct {
 	Name    string // label reported in docker.host; default: URL as written without query
-	URL     string // normalized: unix:///path or tcp://host:port (no query)
-	Scheme  string // "unix" or "tcp"
-	Address string // socket path, or host:port
-	TLS     *TLS   // nil for unix and for tcp with tls=off
+	URL     string // normalized: unix:///path, tcp://host:port or ssh://user@host:port (no query)
+	Scheme  string // "unix", "tcp" or "ssh"
+	Address string // socket path, host:port, or for ssh user@host:port/socket/path
+	TLS     *TLS   // nil for unix, ssh and for tcp with tls=off
+	SSH     *SSH   // nil but for ssh
 }
 
 // TLS is the resolved TLS material of one endpoint (file paths, never contents).
@@ -46,6 +49,9 @@ type Defaults struct {
 func (e Endpoint) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%q %s", e.Name, e.URL)
+	if e.SSH != nil {
+		b.WriteString(e.SSH.String())
+	}
 	if e.Scheme != "tcp" {
 		return b.String()
 	}
@@ -91,9 +97,10 @@ func (e *EndpointError) Unwrap() error { return e.Err }
 
 // Parse turns open_params into endpoints. d supplies the TLS material of
 // endpoints that name none themselves; getenv (os.Getenv in production, nil
-// for an empty environment) is read only when openParams is blank. Every
-// certificate file an endpoint resolves to is read and checked here. See the
-// package documentation for the syntax and the resolution rules.
+// for an empty environment) is read when openParams is blank, and for the
+// HOME and SSH_AUTH_SOCK of ssh endpoints. Every certificate, SSH key and
+// known_hosts file an endpoint resolves to is read and checked here. See
+// the package documentation for the syntax and the resolution rules.
 func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoint, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -102,6 +109,7 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 	if err != nil {
 		return nil, err
 	}
+	defs.getenv = getenv // HOME and SSH_AUTH_SOCK of ssh endpoints
 	checked := make(map[TLS]error)
 	if strings.TrimSpace(openParams) == "" {
 		ep, text, err := fromEnv(defs, getenv)
@@ -116,12 +124,23 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 	parts := strings.Split(openParams, ",")
 	endpoints := make([]Endpoint, 0, len(parts))
 	names := make(map[string]int, len(parts))
+	daemons := make([]daemonKey, 0, len(parts))
 	for i, part := range parts {
 		text := strings.TrimSpace(part)
 		ep, err := parseEndpoint(text, defs)
 		if err == nil {
 			if first, dup := names[ep.Name]; dup {
 				err = fmt.Errorf("duplicate name %q (endpoint %d has it too)", ep.Name, first)
+			}
+		}
+		var key daemonKey
+		if err == nil {
+			key = keyOf(ep)
+			for j, k := range daemons {
+				if k.same(key) {
+					err = fmt.Errorf("same daemon as endpoint %d %q (%s): its events would be delivered twice", j+1, strings.TrimSpace(parts[j]), k)
+					break
+				}
 			}
 		}
 		if err == nil {
@@ -131,6 +150,7 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 			return nil, &EndpointError{Position: i + 1, Text: text, Err: err}
 		}
 		names[ep.Name] = i + 1
+		daemons = append(daemons, key)
 		endpoints = append(endpoints, ep)
 	}
 	return endpoints, nil
@@ -156,10 +176,11 @@ func checkMaterialOnce(t *TLS, checked map[TLS]error) error {
 // options are the query options of one endpoint; "" means not given.
 type options struct {
 	name, tls, certDir, ca, cert, key, serverName string
+	socket, identity, knownHosts                  string // ssh only
 }
 
 // optionNames lists the options in the order error messages give them.
-const optionNames = "name, tls, certdir, ca, cert, key, servername"
+const optionNames = "name, tls, certdir, ca, cert, key, servername, socket, identity, knownhosts"
 
 // parseEndpoint parses one endpoint of open_params, text being trimmed.
 func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
@@ -167,11 +188,17 @@ func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
 		return Endpoint{}, errors.New("empty endpoint (stray comma?)")
 	}
 	base, rawQuery, _ := strings.Cut(text, "?")
-	ep, err := parseAddress(base)
+	opts, err := parseOptions(rawQuery)
 	if err != nil {
 		return Endpoint{}, err
 	}
-	opts, err := parseOptions(rawQuery)
+	address := base
+	if scheme, name, ok := strings.Cut(base, "://"); ok && strings.EqualFold(scheme, "context") {
+		if address, err = contextAddress(name, &opts, defs.env); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	ep, err := parseAddress(address)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -185,6 +212,9 @@ func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
 	if ep.TLS, err = resolveTLS(ep, opts, defs); err != nil {
 		return Endpoint{}, err
 	}
+	if err := resolveSSH(&ep, opts, defs.env); err != nil {
+		return Endpoint{}, err
+	}
 	return ep, nil
 }
 
@@ -193,11 +223,11 @@ func parseEndpoint(text string, defs resolvedDefaults) (Endpoint, error) {
 func parseAddress(s string) (Endpoint, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return Endpoint{}, fmt.Errorf("malformed URL %q: want unix:///path or tcp://host:port", s)
+		return Endpoint{}, fmt.Errorf("malformed URL %q: want unix:///path, tcp://host:port or ssh://user@host[:port]", s)
 	}
 	scheme = strings.ToLower(scheme)
-	if scheme != "unix" && scheme != "tcp" {
-		return Endpoint{}, fmt.Errorf("unknown scheme %q: want unix or tcp", scheme)
+	if scheme != "unix" && scheme != "tcp" && scheme != "ssh" {
+		return Endpoint{}, fmt.Errorf("unknown scheme %q: want unix, tcp or ssh", scheme)
 	}
 	if strings.Contains(rest, "#") {
 		return Endpoint{}, fmt.Errorf("malformed URL %q: fragments (#) are not allowed; percent-encode a # in a path as %%23", s)
@@ -209,6 +239,9 @@ func parseAddress(s string) (Endpoint, error) {
 			err = ue.Err
 		}
 		return Endpoint{}, fmt.Errorf("malformed URL %q: %v", s, err)
+	}
+	if scheme == "ssh" {
+		return sshEndpoint(s, u)
 	}
 	if u.User != nil {
 		return Endpoint{}, fmt.Errorf("malformed URL %q: user information is not allowed", s)
@@ -321,6 +354,12 @@ func parseOptions(rawQuery string) (options, error) {
 			dst = &o.key
 		case "servername":
 			dst = &o.serverName
+		case "socket":
+			dst = &o.socket
+		case "identity":
+			dst = &o.identity
+		case "knownhosts":
+			dst = &o.knownHosts
 		default:
 			return o, fmt.Errorf("unknown option %q (known: %s)", key, optionNames)
 		}
@@ -376,3 +415,59 @@ func statDir(dir string) error {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
+
+// daemonKey tells two endpoints that reach the same daemon apart from two
+// that do not, without the network: the cleaned socket path (and the file
+// itself, when it exists: a symlink such as /var/run -> /run), or the
+// host (case-folded, an IP address in its canonical form) and port. Names
+// are not resolved: Open does not wait for DNS, and a name may stand for
+// other daemons over time; tcp://localhost:2376 and tcp://127.0.0.1:2376
+// therefore count as two daemons (hosts/doc.go).
+type daemonKey struct {
+	scheme, addr string
+	file         os.FileInfo // the socket file, when it exists at Open
+}
+
+func keyOf(ep Endpoint) daemonKey {
+	k := daemonKey{scheme: ep.Scheme, addr: ep.Address}
+	switch ep.Scheme {
+	case "unix":
+		k.addr = path.Clean(ep.Address)
+		if fi, err := os.Stat(k.addr); err == nil {
+			k.file = fi
+		}
+	case "tcp":
+		host, port, err := net.SplitHostPort(ep.Address)
+		if err != nil {
+			break
+		}
+		host = strings.TrimSuffix(strings.ToLower(host), ".")
+		ip, zone, _ := strings.Cut(host, "%")
+		if a, err := netip.ParseAddr(ip); err == nil {
+			host = a.Unmap().String()
+			if zone != "" {
+				host += "%" + zone
+			}
+		}
+		k.addr = net.JoinHostPort(host, port)
+	}
+	return k
+}
+
+func (k daemonKey) same(o daemonKey) bool {
+	if k.scheme != o.scheme {
+		return false
+	}
+	if k.addr == o.addr {
+		return true
+	}
+	return k.file != nil && o.file != nil && os.SameFile(k.file, o.file)
+}
+
+// String names the daemon: the socket path or host:port compared.
+func (k daemonKey) String() string {
+	if k.scheme == "unix" {
+		return "socket " + k.addr
+	}
+	return "address " + k.addr
+}

@@ -42,6 +42,10 @@ func fromEnv(defs resolvedDefaults, getenv func(string) string) (Endpoint, strin
 	if err := checkName(ep.Name); err != nil {
 		return Endpoint{}, text, err
 	}
+	if ep.Scheme == "ssh" {
+		// As the docker CLI: the TLS variables do not apply.
+		return ep, text, resolveSSH(&ep, options{}, getenv)
+	}
 	if ep.Scheme == "unix" || !useTLS {
 		return ep, text, nil
 	}

@@ -106,7 +106,7 @@ func TestParseEnvironmentRejects(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"ssh", map[string]string{EnvHost: "ssh://me@h"}, `DOCKER_HOST="ssh://me@h": unknown scheme "ssh": want unix or tcp`},
+		{"ssh", map[string]string{EnvHost: "ssh://me@h"}, `DOCKER_HOST="ssh://me@h": no known_hosts file: HOME is not set; give knownhosts=FILE`},
 		{"query", map[string]string{EnvHost: "tcp://h:1?name=x"}, `DOCKER_HOST="tcp://h:1?name=x": query options and lists are for open_params, not DOCKER_HOST`},
 		{"list", map[string]string{EnvHost: "tcp://h:1,tcp://g:1"}, `query options and lists are for open_params`},
 		{"bad port", map[string]string{EnvHost: "tcp://h:70000"}, `DOCKER_HOST="tcp://h:70000": malformed URL "tcp://h:70000": bad port "70000"`},

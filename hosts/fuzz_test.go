@@ -6,10 +6,16 @@ package hosts
 import (
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/dockerfleet/dockerfleet/internal/sshd"
 )
 
 // FuzzParse: Parse never panics, and whatever it accepts is sound and reads
@@ -36,6 +42,19 @@ func FuzzParse(f *testing.F) {
 		",,",
 		"uniX:///%230", // a '#' in a socket path
 		"tcp://a!b:1?tls=off",
+	} {
+		f.Add(s)
+	}
+	// ssh endpoints need files that exist: a key, and a known_hosts that
+	// knows every host (a "*" pattern).
+	key, kh := fuzzSSHFiles(f)
+	for _, s := range []string{
+		"ssh://root@web-1?identity=" + key + "&knownhosts=" + kh,
+		"ssh://u@[::1]:2222?name=v6&socket=/run/d.sock&identity=" + key + "&knownhosts=" + kh,
+		"SSH://Deploy@WEB:22/?socket=//a//b.sock&identity=" + key + "&knownhosts=" + kh,
+		"ssh://u:p@h?identity=" + key + "&knownhosts=" + kh,
+		"ssh://h?identity=" + key + "&knownhosts=" + kh,
+		"ssh://u@h?tls=off&identity=" + key + "&knownhosts=" + kh,
 	} {
 		f.Add(s)
 	}
@@ -86,6 +105,13 @@ func checkEndpoint(t *testing.T, ep Endpoint) {
 		if u, err := url.Parse(ep.URL); err != nil || u.Scheme != "tcp" || u.Host != ep.Address || u.Path != "" || u.RawQuery != "" {
 			t.Fatalf("URL %q does not parse back to tcp and %s: %v", ep.URL, ep.Address, err)
 		}
+	case "ssh":
+		if ep.SSH == nil {
+			t.Fatal("ssh endpoint without SSH")
+		}
+		if u, err := url.Parse(ep.URL); err != nil || u.Scheme != "ssh" || u.User.String() != ep.SSH.User || u.Host != ep.SSH.Addr || u.Path != "" || u.RawQuery != "" {
+			t.Fatalf("URL %q does not parse back to ssh, %s and %s: %v", ep.URL, ep.SSH.User, ep.SSH.Addr, err)
+		}
 	}
 	switch ep.Scheme {
 	case "unix":
@@ -103,8 +129,18 @@ func checkEndpoint(t *testing.T, ep Endpoint) {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			t.Fatalf("bad port in %q", ep.Address)
 		}
+	case "ssh":
+		if ep.Address != ep.SSH.User+"@"+ep.SSH.Addr+ep.SSH.Socket || !strings.HasPrefix(ep.SSH.Socket, "/") || ep.TLS != nil {
+			t.Fatalf("bad ssh endpoint %+v %+v", ep, ep.SSH)
+		}
+		if _, _, err := net.SplitHostPort(ep.SSH.Addr); err != nil {
+			t.Fatalf("bad ssh address %q: %v", ep.SSH.Addr, err)
+		}
 	default:
 		t.Fatalf("scheme %q", ep.Scheme)
+	}
+	if (ep.Scheme == "ssh") != (ep.SSH != nil) {
+		t.Fatalf("SSH material on a %s endpoint", ep.Scheme)
 	}
 	if ep.TLS != nil && (ep.TLS.Cert == "") != (ep.TLS.Key == "") {
 		t.Fatalf("half a client pair: %+v", ep.TLS)
@@ -121,6 +157,10 @@ func writeEndpoint(ep Endpoint) string {
 	switch {
 	case ep.Scheme == "tcp" && ep.TLS == nil:
 		q.Set("tls", "off")
+	case ep.SSH != nil:
+		q.Set("socket", ep.SSH.Socket)
+		q.Set("identity", strings.Join(ep.SSH.Identities, ""))
+		q.Set("knownhosts", ep.SSH.KnownHosts)
 	case ep.TLS != nil:
 		for k, v := range map[string]string{"ca": ep.TLS.CA, "cert": ep.TLS.Cert, "key": ep.TLS.Key, "servername": ep.TLS.ServerName} {
 			if v != "" {
@@ -131,4 +171,22 @@ func writeEndpoint(ep Endpoint) string {
 	// Encode writes a space as '+', which open_params keeps as a '+' (a
 	// literal '+' comes out as %2B, so every '+' here is a space).
 	return ep.Scheme + "://" + addr + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+}
+
+// fuzzSSHFiles writes an identity file and a known_hosts file that knows
+// every host.
+func fuzzSSHFiles(f *testing.F) (key, knownHosts string) {
+	dir := f.TempDir()
+	pub, pemBytes, err := sshd.NewKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, knownHosts = filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(key, pemBytes, 0o600); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(knownHosts, []byte(knownhosts.Line([]string{"*"}, pub)+"\n"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	return key, knownHosts
 }

@@ -85,9 +85,9 @@ func TestParseRejects(t *testing.T) {
 	}{
 		{" , ", `endpoint 1 "": empty endpoint (stray comma?)`},
 		{"unix:///a.sock,", `endpoint 2 "": empty endpoint`},
-		{"http://h:80", `endpoint 1 "http://h:80": unknown scheme "http": want unix or tcp`},
-		{"ssh://me@h", `unknown scheme "ssh"`},
-		{"/var/run/docker.sock", `endpoint 1 "/var/run/docker.sock": malformed URL "/var/run/docker.sock": want unix:///path or tcp://host:port`},
+		{"http://h:80", `endpoint 1 "http://h:80": unknown scheme "http": want unix, tcp or ssh`},
+		{"ssh://me@h", `endpoint 1 "ssh://me@h": no known_hosts file: HOME is not set; give knownhosts=FILE`},
+		{"/var/run/docker.sock", `endpoint 1 "/var/run/docker.sock": malformed URL "/var/run/docker.sock": want unix:///path, tcp://host:port or ssh://user@host[:port]`},
 		{"unix:/x.sock", `malformed URL "unix:/x.sock": want unix:///path`},
 		{"unix://host/x.sock", `a unix endpoint is unix:///absolute/path (three slashes), not a host "host"`},
 		{"unix://", `malformed URL "unix://": empty socket path`},
@@ -107,7 +107,7 @@ func TestParseRejects(t *testing.T) {
 		{"tcp://[fe80::1%25]:1", `zone must be a non-empty string`},
 		{"tcp://u:p@h:1", `user information is not allowed`},
 		{"tcp://h:1#frag", `fragments (#) are not allowed`},
-		{"tcp://h:1?foo=1", `endpoint 1 "tcp://h:1?foo=1": unknown option "foo" (known: name, tls, certdir, ca, cert, key, servername)`},
+		{"tcp://h:1?foo=1", `endpoint 1 "tcp://h:1?foo=1": unknown option "foo" (known: name, tls, certdir, ca, cert, key, servername, socket, identity, knownhosts)`},
 		{"tcp://h:1?Name=x", `unknown option "Name"`},
 		{"tcp://h:1?name=a&name=b", `option "name" given twice`},
 		{"tcp://h:1?tls=off&tls=off", `option "tls" given twice`},
@@ -283,5 +283,53 @@ func TestParseReadsOnlyRegularFiles(t *testing.T) {
 	}
 	if _, err := os.Stat("/dev/zero"); err != nil {
 		t.Fatalf("the test needs /dev/zero: %v", err)
+	}
+}
+
+// TestParseRefusesTheSameDaemonTwice: two endpoints that reach one daemon
+// would deliver each of its events twice; Open refuses them and names both.
+func TestParseRefusesTheSameDaemonTwice(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "d.sock")
+	if err := os.WriteFile(sock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want string }{
+		{"unix:///x.sock?name=a, unix:////x.sock?name=b", `endpoint 2 "unix:////x.sock?name=b": same daemon as endpoint 1 "unix:///x.sock?name=a" (socket /x.sock)`},
+		{"UNIX:///x.sock?name=a, unix:///x.sock?name=b", `same daemon as endpoint 1 "UNIX:///x.sock?name=a"`},
+		{"unix:///run/./d/../x.sock?name=a, unix:///run/x.sock?name=b", `(socket /run/x.sock)`},
+		// The file itself, reached through a symlinked directory.
+		{"unix://" + sock + "?name=a, unix://" + filepath.Join(link, "d.sock") + "?name=b", `same daemon as endpoint 1`},
+		{"tcp://Web-1:2376?name=a, tcp://web-1.:02376?name=b", `(address web-1:2376)`},
+		{"tcp://10.0.0.5:2376?name=a, tcp://[::ffff:10.0.0.5]:2376?name=b", `(address 10.0.0.5:2376)`},
+		{"tcp://[::1]:2376?name=a, tcp://[0:0::1]:2376?name=b", `(address [::1]:2376)`},
+		{"tcp://h:2375?tls=off&name=a, tcp://h:2375?name=b", `same daemon as endpoint 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Parse(tt.in, Defaults{}, nil)
+			if err == nil {
+				t.Fatalf("Parse accepted it: %+v", got)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q\ndoes not contain %q", err, tt.want)
+			}
+		})
+	}
+	// Different daemons, and names that are not resolved (documented):
+	// localhost and 127.0.0.1 count as two.
+	for _, in := range []string{
+		"unix:///x.sock?name=a, unix:///y.sock?name=b",
+		"tcp://h:2375?tls=off&name=a, tcp://h:2376?tls=off&name=b",
+		"tcp://localhost:2376?tls=off&name=a, tcp://127.0.0.1:2376?tls=off&name=b",
+		"unix:///h:2376?name=a, tcp://h:2376?tls=off&name=b",
+	} {
+		if _, err := Parse(in, Defaults{}, nil); err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+		}
 	}
 }

@@ -39,6 +39,15 @@ type material struct {
 // Defaults' single files first, then its certdir.
 type resolvedDefaults struct {
 	material
+	getenv func(string) string // Parse's; nil: an empty environment
+}
+
+// env returns d's getenv, never nil.
+func (d resolvedDefaults) env(key string) string {
+	if d.getenv == nil {
+		return ""
+	}
+	return d.getenv(key)
 }
 
 func (d resolvedDefaults) empty() bool { return d.material == material{} }
@@ -69,7 +78,7 @@ func resolveTLS(ep Endpoint, o options, defs resolvedDefaults) (*TLS, error) {
 	tlsOpts := []struct{ name, value string }{
 		{"tls", o.tls}, {"certdir", o.certDir}, {"ca", o.ca}, {"cert", o.cert}, {"key", o.key}, {"servername", o.serverName},
 	}
-	if ep.Scheme == "unix" {
+	if ep.Scheme != "tcp" {
 		for _, opt := range tlsOpts {
 			if opt.value != "" {
 				return nil, fmt.Errorf("option %q applies to tcp endpoints only", opt.name)

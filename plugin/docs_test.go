@@ -4,12 +4,15 @@
 package plugin
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 )
@@ -57,9 +60,9 @@ func replaceSection(doc, name, body string) (string, error) {
 }
 
 // TestReadmeFields fails when the generated sections of README.md (the
-// fields table and the rules table) are not what the plugin and the rules
-// file say; `make readme` (go test -run TestReadmeFields -update) rewrites
-// them.
+// fields table, the rules table and the init_config table) or
+// config.schema.json are not what the plugin and the rules file say; `make
+// readme` (go test -run TestReadmeFields -update) rewrites them.
 func TestReadmeFields(t *testing.T) {
 	raw, err := os.ReadFile(readmePath)
 	if err != nil {
@@ -73,16 +76,71 @@ func TestReadmeFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want == string(raw) {
+	want, err = replaceSection(want, "config", configTable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err = replaceSection(want, "metrics", metricsTable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGenerated(t, readmePath, string(raw), want)
+	// The schema as people read it: the one InitSchema gives, indented.
+	var schema bytes.Buffer
+	if err := json.Indent(&schema, []byte(configSchema()), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	schema.WriteByte('\n')
+	old, err := os.ReadFile(schemaPath)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	checkGenerated(t, schemaPath, string(old), schema.String())
+}
+
+const schemaPath = "config.schema.json"
+
+// checkGenerated fails when the file at path does not hold want, or
+// rewrites it with -update (`make readme`).
+func checkGenerated(t *testing.T, path, have, want string) {
+	t.Helper()
+	if want == have {
 		return
 	}
 	if *update {
-		if err := os.WriteFile(readmePath, []byte(want), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("the generated sections of README.md are stale: run `make readme`")
+	t.Errorf("%s is stale: run `make readme`", path)
+}
+
+// configTable renders the settings of init_config as the README's
+// markdown table: the same declaration as the schema and Init's checks.
+func configTable() string {
+	var b strings.Builder
+	b.WriteString("| Key | Default | Bounds | Meaning |\n|---|---|---|---|\n")
+	for i := range settings {
+		s := &settings[i]
+		def, bounds := "", ""
+		if d := s.defaultText(); d != "" {
+			def = "`" + d + "`"
+		}
+		switch s.kind {
+		case kindList:
+			def = "all"
+			if s.enum != nil {
+				bounds = "`" + strings.Join(s.enum, "`, `") + "`"
+			}
+		case kindDuration:
+			bounds = fmt.Sprintf("`%s` to `%s`", formatDuration(time.Duration(s.min)), formatDuration(time.Duration(s.max)))
+		case kindCount:
+			bounds = fmt.Sprintf("%d to %d", s.min, s.max)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.key, def, bounds, strings.ReplaceAll(s.doc, "|", `\|`))
+	}
+	return b.String()
 }
 
 // rulesTable lists the rules of the rules file with their priority.
@@ -155,4 +213,18 @@ func TestCheckFieldRefsCatchesMistakes(t *testing.T) {
 	if p := checkFieldRefs("docker.type = container and docker.attributes[com.example.team] = x", fields); len(p) != 0 {
 		t.Errorf("checkFieldRefs flags valid references: %v", p)
 	}
+}
+
+// metricsTable documents MetricNames, in their order.
+func metricsTable() string {
+	var b strings.Builder
+	b.WriteString("| Name | Kind | Meaning |\n|---|---|---|\n")
+	for _, m := range (&Plugin{}).Metrics() {
+		kind := "gauge"
+		if m.Monotonic {
+			kind = "counter"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.Name, kind, metricDocs[m.Name])
+	}
+	return b.String()
 }

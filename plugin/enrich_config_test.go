@@ -22,7 +22,7 @@ func TestEnrichConfigOnByDefaultAndOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := streamOptions(cfg).Enrich; o.On() || cfg.Enrich.enrichRoom() != 0 {
+	if o := streamOptions(cfg).Enrich; o.On() || contextRoom(cfg.Enrich) != 0 {
 		t.Errorf("enrich off gives %+v", o)
 	}
 }
@@ -30,6 +30,7 @@ func TestEnrichConfigOnByDefaultAndOff(t *testing.T) {
 func TestEnrichConfigNamesBadKeys(t *testing.T) {
 	for raw, want := range map[string]string{
 		`{"enrich": {"timeout": "0s"}}`:     `"enrich.timeout"`,
+		`{"enrich": {"concurrency": 257}}`:  `"enrich.concurrency"`,
 		`{"enrich": {"timeout": "2m"}}`:     `"enrich.timeout"`,
 		`{"enrich": {"concurrency": 0}}`:    `"enrich.concurrency"`,
 		`{"enrich": {"cacheSize": 0}}`:      `"enrich.cacheSize"`,

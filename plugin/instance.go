@@ -5,13 +5,14 @@ package plugin
 
 import (
 	"context"
-	"encoding/binary"
+	"errors"
 	"fmt"
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -76,11 +77,9 @@ func newInstance(fleet *stream.Fleet, slots unsafe.Pointer, n, slotCap int) *ins
 }
 
 // spareProc gives the plugin's Go runtime one P more than it would have,
-// once per process, and returns how many it had: the cores the plugin
-// may use. Falco's thread runs next_batch on a P of this runtime: under a
-// flood from many hosts the readers kept every P busy, and next_batch
-// waited in the run queue behind them (100 flooding hosts through the C
-// ABI: 433k events/s, 805k with one P more; docs/PERFORMANCE.md).
+// once per process, and returns how many it had: the cores the plugin may
+// use. Falco's thread then finds a P for next_batch however many readers
+// are runnable (see "Sharing the cores with Falco" in the package doc).
 var spareProc = sync.OnceValue(func() int {
 	cores := runtime.GOMAXPROCS(0)
 	runtime.GOMAXPROCS(cores + 1)
@@ -88,28 +87,15 @@ var spareProc = sync.OnceValue(func() int {
 })
 
 // readerWorkers is how many hosts' readers may work at once on cores
-// cores: one less, so that Falco's thread finds a core as well as a P,
-// but at least two.
-//
-// With as many working readers as cores and a 4,096-event queue
-// (bufferSize), Falco's thread waited for a core under a flood from 100
-// hosts, the queue filled up and the readers built events only to drop
-// them: 0.88-0.89 M events/s delivered, against 1.23-1.45 M with one core
-// left. On 2 cores, though, one core left means one working reader, and
-// reading is then bound to that core: at 100 and 1,000 hosts the reader's
-// core was the limit. Two readers with a queue of 32,768 events (the
-// default bufferSize since) deliver 1.68-1.86 and 1.40-1.64 M/s there,
-// against 1.16-1.66 and 1.17-1.34 with one; the larger queue absorbs the
-// moments when Falco's thread waits for a core (docs/PERFORMANCE.md).
+// cores: one less, so that Falco's thread finds a core as well as a P, but
+// at least two, so that reading is not bound to one core (see "Sharing the
+// cores with Falco" in the package doc).
 func readerWorkers(cores int) int { return max(2, cores-1) }
 
 // gcPercent is the GOGC of the plugin's Go runtime (its own, apart from
-// Falco's and other plugins'), unless Falco's environment sets GOGC. An
+// Falco's and other plugins'), unless Falco's environment sets GOGC: an
 // idle fleet's resident memory is mostly the collector's headroom over a
-// small live heap (per-connection state and the garbage of liveness
-// pings): at 1,000 idle hosts, 60-64 KiB per host with Go's default of 100
-// against 33 KiB with 50, for the same idle CPU (1.5 % of a core); a flood
-// allocates nothing per event, so its speed does not change either
+// small live heap, and a flood allocates nothing per event to collect
 // (docs/PERFORMANCE.md).
 const gcPercent = 50
 
@@ -124,14 +110,9 @@ var tuneGC = sync.OnceFunc(func() {
 // watching every host. Bad endpoints fail here, naming the culprit; a host
 // that is merely down does not: its watcher keeps trying.
 func openInstance(cfg Config, params string) (*instance, error) {
-	endpoints, err := hosts.Parse(params, hosts.Defaults{
-		CertDir: cfg.TLS.CertDir,
-		CA:      cfg.TLS.CA,
-		Cert:    cfg.TLS.Cert,
-		Key:     cfg.TLS.Key,
-	}, os.Getenv)
+	endpoints, err := cfg.Endpoints(params)
 	if err != nil {
-		return nil, fmt.Errorf("open_params: %w", err)
+		return nil, err
 	}
 	cores := spareProc()
 	tuneGC()
@@ -146,28 +127,88 @@ func openInstance(cfg Config, params string) (*instance, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	// Each batch slot must hold the largest event the stream lets through.
-	slotCap := slotSize(cfg.MaxEventSize, endpoints) + cfg.Enrich.enrichRoom()
+	slotCap := slotSize(cfg.MaxEventSize, endpoints, contextRoom(cfg.Enrich))
 	batch, err := newSlotBatch(int(cfg.BatchSize), slotCap)
 	if err != nil {
 		_ = fleet.Close()
-		return nil, fmt.Errorf("open: allocating the event batch: %w", err)
+		return nil, fmt.Errorf(`init_config: keys "batchSize" and "maxEventSize": allocating the event batch: %w`, err)
 	}
 	inst := newInstance(fleet, batch.ArrayPtr(), batch.Len(), slotCap)
 	inst.SetEvents(batch)
 	return inst, nil
 }
 
+// Endpoints parses open_params as Open does: the default TLS files of c
+// are checked first, whether an endpoint uses them or not (errors start
+// with "init_config: " and name the key), then every endpoint (errors
+// start with "open_params: " and name the endpoint).
+func (c Config) Endpoints(openParams string) ([]hosts.Endpoint, error) {
+	defaults := hosts.Defaults{
+		CertDir: c.TLS.CertDir,
+		CA:      c.TLS.CA,
+		Cert:    c.TLS.Cert,
+		Key:     c.TLS.Key,
+	}
+	if err := hosts.CheckDefaults(defaults); err != nil {
+		return nil, defaultsError(err)
+	}
+	endpoints, err := hosts.Parse(openParams, defaults, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("open_params: %w", err)
+	}
+	shard, err := c.Shard.resolve(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("init_config: %w", err)
+	}
+	return shard.Select(endpoints), nil
+}
+
+// tlsKeys are the init_config keys of the hosts.Defaults fields.
+var tlsKeys = map[string]string{
+	hosts.FieldCertDir: "tls.certDir",
+	hosts.FieldCA:      "tls.ca",
+	hosts.FieldCert:    "tls.cert",
+	hosts.FieldKey:     "tls.key",
+}
+
+// defaultsError names the init_config keys of a bad default TLS file, as
+// the checks of ParseConfig name theirs.
+func defaultsError(err error) error {
+	var de *hosts.DefaultsError
+	if !errors.As(err, &de) {
+		return fmt.Errorf("init_config: %w", err)
+	}
+	keys := make([]string, len(de.Fields))
+	for i, f := range de.Fields {
+		keys[i] = strconv.Quote(tlsKeys[f])
+	}
+	if len(keys) == 1 {
+		return fmt.Errorf("init_config: key %s: %w", keys[0], de.Err)
+	}
+	return fmt.Errorf("init_config: keys %s: %w", strings.Join(keys, " and "), de.Err)
+}
+
 // slotSize is the size of one batch slot: the largest payload a line of
-// maxLine bytes from any of the endpoints can make, so that no event the
-// stream lets through can fail to fit (which would end the stream in Falco).
-func slotSize(maxLine uint32, endpoints []hosts.Endpoint) int {
+// maxLine bytes from any of the endpoints, with an enrichment context of at
+// most contextLen bytes, can make, so that no event the stream lets through
+// can fail to fit (which would end the stream in Falco).
+func slotSize(maxLine uint32, endpoints []hosts.Endpoint, contextLen int) int {
 	longestName := 0
 	for _, ep := range endpoints {
 		longestName = max(longestName, len(ep.Name))
 	}
 	// The plugin's own health events are not bound by maxLine: the stream
 	// bounds them.
-	return payload.MaxSize(longestName, max(int(maxLine), stream.MaxHealthLineLen(longestName)))
+	return payload.MaxSizeContext(longestName, contextLen, max(int(maxLine), stream.MaxHealthLineLen(longestName)))
+}
+
+// contextRoom is the longest enrichment context a payload may carry:
+// payload.MaxContextLen when enrichment is on, none when it is off.
+func contextRoom(e EnrichConfig) int {
+	if !e.options().On() {
+		return 0
+	}
+	return payload.MaxContextLen
 }
 
 // NextBatch hands Falco the events that are ready, waiting up to batchWait
@@ -239,32 +280,16 @@ func (i *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 	}
 }
 
-// The layout of a plugin event in a batch slot, as the SDK lays it out
-// (sdk/event.go) and libscap reads it: a packed ss_plugin_event header (ts
-// u64, tid u64, len u32, type u16, nparams u32), the two parameter lengths
-// (u32 each: plugin ID, payload), the plugin ID (u32, 0: filled in by the
-// framework), then the payload at sdk.PluginEventPayloadOffset. The SDK
-// wrote everything but ts, len and the payload length when it allocated the
-// slot; those three are all an event changes.
-const (
-	evtOffTimestamp = 0
-	evtOffLen       = 16
-	evtOffDataLen   = sdk.PluginEventPayloadOffset - 8 // second parameter length
-)
-
 // put makes ev event n of Falco's batch, and reports whether it fit. A
 // payload framed in its batch (stream.Event.Framed: the reader left
 // sdk.PluginEventPayloadOffset bytes before it and wrote Falco's header
 // there, frameEvent) is handed over where it lies, its batch pinned until
-// the next call; any other is copied into slot n.
+// the next call; any other is copied into slot n (writeEvent).
 //
-// Framing in place spares Falco's thread a copy of every payload, which
-// was most of its time in next_batch under a flood: 72-192 ns of its CPU
-// per event with the copy, 48-106 framed (1 to 1,000 flooding hosts, A/B
-// runs; docs/PERFORMANCE.md). The reader writes the header as it builds
-// the payload (frameEvent), while the line is in its core's cache. Falco
-// only reads an event until its next call of next_batch, and
-// runtime.Pinner is what lets C hold a Go pointer that long.
+// Framing in place spares Falco's thread a copy of every payload, the
+// largest part of its time in next_batch under a flood
+// (docs/PERFORMANCE.md). Falco only reads an event until its next call of
+// next_batch, and runtime.Pinner lets C hold a Go pointer that long.
 func (i *instance) put(n int, ev stream.Event) bool {
 	ptrs := unsafe.Slice((*unsafe.Pointer)(i.slots), n+1)
 	if len(ev.Payload) > i.slotCap {
@@ -302,53 +327,6 @@ func (i *instance) release() {
 // slot returns the memory of batch slot n (header and payload room).
 func (i *instance) slot(n int) []byte {
 	return unsafe.Slice((*byte)(i.slotAddrs[n]), sdk.PluginEventPayloadOffset+i.slotCap)
-}
-
-// writeEvent copies one event into a batch slot (from slot) of payload room
-// slotCap, and reports whether it fit.
-//
-// It writes the slot itself instead of going through the SDK's
-// EventWriter: that one copies the payload a byte at a time (ptr's
-// bytesReadWriter.Write), which was the largest single cost of next_batch
-// in the profiles of a flood (docs/PERFORMANCE.md). Fields are written in
-// the machine's byte order, as the SDK's C struct writes do.
-func writeEvent(slot []byte, slotCap int, ev stream.Event) bool {
-	if len(ev.Payload) > slotCap {
-		return false
-	}
-	n := copy(slot[sdk.PluginEventPayloadOffset:], ev.Payload)
-	binary.NativeEndian.PutUint64(slot[evtOffTimestamp:], eventTime(ev.TimeNano))
-	binary.NativeEndian.PutUint32(slot[evtOffLen:], uint32(sdk.PluginEventPayloadOffset+n))
-	binary.NativeEndian.PutUint32(slot[evtOffDataLen:], uint32(n))
-	return true
-}
-
-// writeHeader writes the whole header of a plugin event with a payload of
-// n bytes into hdr (sdk.PluginEventPayloadOffset bytes), as the SDK lays
-// out a slot (newSlotBatch and writeEvent).
-func writeHeader(hdr []byte, timeNano int64, n int) {
-	binary.NativeEndian.PutUint64(hdr[evtOffTimestamp:], eventTime(timeNano))
-	binary.NativeEndian.PutUint64(hdr[evtOffTid:], math.MaxUint64)
-	binary.NativeEndian.PutUint32(hdr[evtOffLen:], uint32(sdk.PluginEventPayloadOffset+n))
-	binary.NativeEndian.PutUint16(hdr[evtOffType:], pluginEventType)
-	binary.NativeEndian.PutUint32(hdr[evtOffNParams:], pluginEventNParams)
-	binary.NativeEndian.PutUint32(hdr[evtOffIDLen:], pluginEventIDLength)
-	binary.NativeEndian.PutUint32(hdr[evtOffDataLen:], uint32(n))
-	binary.NativeEndian.PutUint32(hdr[evtOffDataLen+4:], 0) // plugin ID: the framework's
-}
-
-// frameEvent writes Falco's header of ev into the room before its payload
-// (stream.Options.Frame).
-func frameEvent(room []byte, ev stream.Event) { writeHeader(room, ev.TimeNano, len(ev.Payload)) }
-
-// eventTime is an event's timestamp in Falco's header: a line without
-// time is stamped by the framework on arrival (math.MaxUint64, as the
-// SDK's default does) rather than dated 1970.
-func eventTime(timeNano int64) uint64 {
-	if timeNano <= 0 {
-		return math.MaxUint64
-	}
-	return uint64(timeNano)
 }
 
 // Close stops every watcher and waits for them.

@@ -7,6 +7,46 @@
 //
 // The package only glues the others together: hosts parses endpoints and
 // builds Docker clients, stream watches the hosts, extract owns the fields.
+//
+// # Configuration
+//
+// Every init_config key is declared once, in settings (settings.go): its
+// default, its bounds and its description. DefaultConfig, the checks of
+// ParseConfig, the JSON schema Falco validates init_config against
+// (InitSchema, config.schema.json) and the README's table of keys are all
+// made from that declaration; tests keep the generated files current.
+//
+// # Handing events to Falco
+//
+// Falco reads a batch of events, each a plugin event header followed by
+// the payload (event.go has the layout and the one writer of headers).
+// The stream's readers leave room for that header before every payload
+// they build and write it there (stream.Options.Headroom and Frame), so
+// that next_batch hands Falco the payload where it lies, its batch pinned
+// until the next call; the plugin's own health events and a payload too
+// large for its batch are copied into slots of a batch the plugin maps
+// itself (slots.go).
+//
+// # Sharing the cores with Falco
+//
+// next_batch runs on Falco's thread, which needs a P of the plugin's Go
+// runtime and a core to run on, while the stream's readers, one per host,
+// compete for the same. Under a flood from many hosts, runnable readers
+// would keep every P busy and next_batch would wait behind them; with as
+// many working readers as cores, it would wait for a core instead, the
+// queue would fill up and the readers would build events only to drop
+// them. So the plugin
+//
+//   - gives its runtime one P more than it has cores (spareProc), so that
+//     Falco's thread always finds a P;
+//   - lets one reader fewer than its cores work at once
+//     (stream.Options.Workers, readerWorkers), so that it finds a core,
+//     but at least two, since one working reader on a 2-core machine
+//     binds reading to one core;
+//   - queues up to bufferSize events, a default sized for the moments
+//     Falco's thread still waits for a core.
+//
+// The measurements behind each choice are in docs/PERFORMANCE.md.
 package plugin
 
 import (
@@ -25,6 +65,7 @@ import (
 	extractfields "github.com/dockerfleet/dockerfleet/extract"
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/stream"
 )
 
 const (
@@ -60,6 +101,10 @@ type Plugin struct {
 
 	// extractor hands values to the SDK without allocating (created at Init).
 	extractor *extractfields.Extractor
+
+	// fleet is the fleet of the latest Open, read by Metrics from the
+	// thread Falco collects metrics on.
+	fleet atomic.Pointer[stream.Fleet]
 }
 
 // Info returns the plugin's identity.
@@ -78,7 +123,7 @@ func (p *Plugin) Info() *plugins.Info {
 
 // InitSchema describes init_config, so that Falco can check it before Init.
 func (p *Plugin) InitSchema() *sdk.SchemaInfo {
-	return &sdk.SchemaInfo{Schema: compactSchema()}
+	return &sdk.SchemaInfo{Schema: configSchema()}
 }
 
 // Init reads init_config. It is called once per plugin instance, and again on
@@ -156,7 +201,12 @@ func (p *Plugin) OpenParams() ([]sdk.OpenParam, error) {
 
 // Open parses open_params and starts watching every host it lists.
 func (p *Plugin) Open(params string) (source.Instance, error) {
-	return openInstance(p.config, params)
+	inst, err := openInstance(p.config, params)
+	if err != nil {
+		return nil, err
+	}
+	p.fleet.Store(inst.fleet)
+	return inst, nil
 }
 
 // event returns the payload of evt, parsed once per event number. The
@@ -210,31 +260,6 @@ func eventData(evt sdk.EventReader) []byte {
 // sdkEventReaderType is the SDK's own EventReader: a pointer to the
 // ss_plugin_event_input Falco passes to extract_fields and event_to_string.
 var sdkEventReaderType = reflect.TypeOf(sdk.NewEventReader(nil))
-
-// evtOffType is the offset of the event type (u16) in a plugin event header;
-// see writeEvent for the layout.
-const evtOffType = 20
-
-// pluginEventType is PPME_PLUGINEVENT_E, the type of every plugin event.
-const pluginEventType = 322
-
-// inputEventData reads the payload of an event from the SDK's reader in
-// place. The SDK's Reader() allocates a reader on every call, that is on
-// every field of every event Falco extracts; this reads the same memory
-// through the layout writeEvent writes: the input's first member is the
-// event, whose payload length and payload follow its header.
-func inputEventData(evt sdk.EventReader) []byte {
-	in := (*[2]unsafe.Pointer)(unsafe.Pointer(&evt))[1] // *ss_plugin_event_input
-	if in == nil {
-		return nil
-	}
-	ev := *(*unsafe.Pointer)(in) // const ss_plugin_event *evt
-	if ev == nil || *(*uint16)(unsafe.Add(ev, evtOffType)) != pluginEventType {
-		return nil // not a plugin event: Parse refuses an empty payload
-	}
-	n := *(*uint32)(unsafe.Add(ev, evtOffDataLen))
-	return unsafe.Slice((*byte)(unsafe.Add(ev, sdk.PluginEventPayloadOffset)), n)
-}
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -4,7 +4,6 @@
 package plugin
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,13 +18,10 @@ import (
 // sdk.EventWriters laid out as the SDK's own (sdk.NewEventWriters), in
 // one anonymous memory mapping instead of one calloc per slot.
 //
-// Every slot must be able to hold the largest event (64 KiB by default),
-// so a batch of 128 is 8 MiB, of which a Docker event touches a page or
-// two. The SDK's calloc'ed slots were all resident or barely any,
-// depending on whether the C heap had freed memory to reuse (calloc then
-// zeroes it all): 8 MiB more or less from one run to the next
-// (docs/PERFORMANCE.md). Pages of an anonymous mapping are only ever
-// resident once written.
+// Every slot must be able to hold the largest event, yet a Docker event
+// touches a page or two of it: pages of an anonymous mapping are resident
+// only once written, whereas calloc'ed slots may all be, depending on the
+// state of the C heap (docs/PERFORMANCE.md).
 type slotBatch struct {
 	mem      []byte // the mapping: the array of slot pointers, then the slots
 	n        int    // slots
@@ -34,19 +30,6 @@ type slotBatch struct {
 	writers  []slotWriter
 	released bool
 }
-
-// The parts of a slot's header the SDK sets once, at allocation (see
-// writeEvent for the layout; evtOffType and pluginEventType are with
-// inputEventData): the thread ID (none), the event type, the number of
-// parameters and the length of the first one (the plugin ID, which Falco
-// fills in).
-const (
-	evtOffTid           = 8
-	evtOffNParams       = 22
-	evtOffIDLen         = sdk.PluginEventPayloadOffset - 12
-	pluginEventNParams  = 2
-	pluginEventIDLength = 4
-)
 
 // newSlotBatch maps n slots of slotCap bytes of payload room each.
 func newSlotBatch(n, slotCap int) (*slotBatch, error) {
@@ -67,10 +50,10 @@ func newSlotBatch(n, slotCap int) (*slotBatch, error) {
 	for i := range n {
 		slot := b.slot(i)
 		// An empty event stamped by the framework: the SDK's slot.
-		writeHeader(slot, 0, 0)
+		writeHeader(slot, math.MaxUint64, 0)
 		// Outside Go's heap: the pointer is stored as a plain word.
 		*(*uintptr)(unsafe.Pointer(&mem[i*8])) = uintptr(unsafe.Pointer(&slot[0]))
-		b.writers[i] = slotWriter{slot: slot, slotCap: slotCap}
+		b.writers[i] = slotWriter{slot: slot, slotCap: slotCap, ts: math.MaxUint64}
 	}
 	return b, nil
 }
@@ -103,7 +86,8 @@ func (b *slotBatch) Free() {
 type slotWriter struct {
 	slot    []byte
 	slotCap int
-	n       int
+	n       int    // payload bytes written
+	ts      uint64 // Falco's timestamp of the event
 }
 
 var errSlotFull = errors.New("event payload larger than its batch slot")
@@ -111,7 +95,7 @@ var errSlotFull = errors.New("event payload larger than its batch slot")
 // Writer empties the slot's payload and returns a writer appending to it.
 func (w *slotWriter) Writer() io.Writer {
 	w.n = 0
-	w.setLen()
+	w.rewriteHeader()
 	return w
 }
 
@@ -123,16 +107,15 @@ func (w *slotWriter) Write(p []byte) (int, error) {
 	}
 	copy(w.slot[sdk.PluginEventPayloadOffset+w.n:], p)
 	w.n += len(p)
-	w.setLen()
+	w.rewriteHeader()
 	return len(p), nil
 }
 
 // SetTimestamp sets the event's time (math.MaxUint64: stamped by Falco).
 func (w *slotWriter) SetTimestamp(ts uint64) {
-	binary.NativeEndian.PutUint64(w.slot[evtOffTimestamp:], ts)
+	w.ts = ts
+	w.rewriteHeader()
 }
 
-func (w *slotWriter) setLen() {
-	binary.NativeEndian.PutUint32(w.slot[evtOffLen:], uint32(sdk.PluginEventPayloadOffset+w.n))
-	binary.NativeEndian.PutUint32(w.slot[evtOffDataLen:], uint32(w.n))
-}
+// rewriteHeader writes the slot's header for what the writer holds now.
+func (w *slotWriter) rewriteHeader() { writeHeader(w.slot, w.ts, w.n) }

@@ -25,9 +25,8 @@ type Batch struct {
 }
 
 // batchPool holds recycled batches: a consumer done with a batch's
-// events (the plugin, once Falco's next call shows that Falco is) gives it
-// back, and a flood then allocates nothing per event (the garbage
-// collector took about a sixth of a flooding plugin's time).
+// events gives it back, so that a flood allocates nothing per event
+// (docs/PERFORMANCE.md).
 var batchPool = sync.Pool{New: func() any {
 	return &Batch{Events: make([]Event, 0, MaxBatch), buf: make([]byte, 0, batchBufSize)}
 }}

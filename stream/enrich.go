@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -100,7 +101,7 @@ type enricher struct {
 	imgMu  sync.Mutex
 	images map[string]imageInfo
 
-	failures counter       // inspects that failed or came too late
+	failures atomic.Uint64 // inspects that failed or came too late
 	report   failureReport // the same, for inspect_failed events
 }
 
@@ -114,11 +115,12 @@ type inspectCall struct {
 
 // heldLine is a line held back, with what it waits for.
 type heldLine struct {
-	line   []byte
-	st     *replayState
-	readAt time.Time
-	calls  [2]*inspectCall
-	parts  [2][]byte // parts found when held, without a call
+	line      []byte
+	st        *replayState
+	truncated bool // the line was reduced to fit (payload.Extra.Truncated)
+	readAt    time.Time
+	calls     [2]*inspectCall
+	parts     [2][]byte // parts found when held, without a call
 }
 
 func newEnricher(ctx context.Context, w *watcher) *enricher {
@@ -175,7 +177,7 @@ type prepared struct{ id, c, e []byte }
 // checks the guess once the payload is indexed. The exec part is not
 // guessed: exec events are few, and looking for an execID in every line of
 // a container would cost more than building those again.
-func (e *enricher) extra(line []byte) payload.Extra {
+func (e *enricher) extra(line []byte, x payload.Extra) payload.Extra {
 	e.pre = prepared{}
 	// The type is not looked for: the ID of another object misses the
 	// cache of containers (IDs are random), and apply checks the type.
@@ -185,10 +187,12 @@ func (e *enricher) extra(line []byte) payload.Extra {
 		}
 	}
 	if e.pre.c == nil && e.pre.e == nil {
-		return payload.Extra{Context: e.base}
+		x.Context = e.base
+		return x
 	}
 	e.scratch = inspected.Append(e.scratch[:0], e.daemon, e.pre.c, e.pre.e)
-	return payload.Extra{Context: e.scratch}
+	x.Context = e.scratch
+	return x
 }
 
 // samePart tells whether two parts are the same cached bytes.
@@ -201,18 +205,18 @@ func samePart(a, b []byte) bool {
 // again when the guess was wrong, or held true when the line must wait for
 // an inspect (or behind one): the caller then drops out, and the line
 // comes back through handle once drained.
-func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replayState) (_ []byte, held bool) {
+func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replayState, truncated bool) (_ []byte, held bool) {
 	pre := e.pre
 	e.pre = prepared{}
 	if meta.Type != "container" || !(e.opts.Containers || e.opts.Execs) {
 		if !e.draining && len(e.held) > 0 {
-			e.hold(line, st, [2]*inspectCall{}, [2][]byte{})
+			e.hold(line, st, truncated, [2]*inspectCall{}, [2][]byte{})
 			return nil, true
 		}
 		if pre.c == nil && pre.e == nil {
 			return out, false
 		}
-		return e.rebuild(dst, line, out, nil, nil), false
+		return e.rebuild(dst, line, out, truncated, nil, nil), false
 	}
 	var cpart, epart []byte
 	var calls [2]*inspectCall
@@ -232,7 +236,7 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 		epart, calls[1] = e.lookup(e.execs, 'e', xid)
 	}
 	if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
-		e.hold(line, st, calls, [2][]byte{cpart, epart})
+		e.hold(line, st, truncated, calls, [2][]byte{cpart, epart})
 		return nil, true
 	}
 	// The object's last event: its summary goes with it.
@@ -245,17 +249,18 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 	if samePart(cpart, pre.c) && samePart(epart, pre.e) {
 		return out, false
 	}
-	return e.rebuild(dst, line, out, cpart, epart), false
+	return e.rebuild(dst, line, out, truncated, cpart, epart), false
 }
 
-// rebuild builds the payload of line again with the given parts.
-func (e *enricher) rebuild(dst, line, out, cpart, epart []byte) []byte {
+// rebuild builds the payload of line again with the given parts, keeping
+// the truncated flag of its line.
+func (e *enricher) rebuild(dst, line, out []byte, truncated bool, cpart, epart []byte) []byte {
 	ctx := e.base
 	if cpart != nil || epart != nil {
 		e.scratch = inspected.Append(e.scratch[:0], e.daemon, cpart, epart)
 		ctx = e.scratch
 	}
-	rebuilt, _, err := payload.BuildExtra(dst, e.w.host, line, payload.Extra{Context: ctx})
+	rebuilt, _, err := buildPayload(dst, e.w.host, line, payload.Extra{Truncated: truncated, Context: ctx})
 	if err != nil {
 		return out
 	}
@@ -377,8 +382,8 @@ func (e *enricher) takeSlot() bool {
 }
 
 // hold keeps a copy of line until drain.
-func (e *enricher) hold(line []byte, st *replayState, calls [2]*inspectCall, parts [2][]byte) {
-	h := heldLine{line: append([]byte(nil), line...), st: st, readAt: time.Now(), calls: calls}
+func (e *enricher) hold(line []byte, st *replayState, truncated bool, calls [2]*inspectCall, parts [2][]byte) {
+	h := heldLine{line: append([]byte(nil), line...), st: st, truncated: truncated, readAt: time.Now(), calls: calls}
 	for i, c := range calls {
 		if c == nil {
 			// A part found now (cached, or a failure to start its
@@ -423,7 +428,7 @@ func (w *watcher) drainHeld() {
 	e.draining = true
 	for i := range e.held {
 		e.drainParts = e.held[i].parts
-		w.handle(e.held[i].line, e.held[i].st)
+		w.handle(e.held[i].line, e.held[i].st, payload.Extra{Truncated: e.held[i].truncated})
 		e.held[i] = heldLine{}
 	}
 	e.draining, e.drainParts = false, [2][]byte{}
@@ -479,7 +484,8 @@ func (e *enricher) wait(h heldLine) {
 }
 
 // streamUp asks the daemon about itself for the events of the connection
-// that starts.
+// that starts (session calls it before the live stream opens; the idle
+// connection is closed after it).
 func (e *enricher) streamUp(ctx context.Context) {
 	if !e.opts.Daemon {
 		return
@@ -487,11 +493,6 @@ func (e *enricher) streamUp(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, min(e.w.opts.CallTimeout, e.opts.Timeout))
 	defer cancel()
 	d := e.inspectDaemon(ctx)
-	if e.w.cli != nil {
-		// As at the end of session: the idle connection of these calls
-		// would sit beside the live stream until the pool's timeout.
-		_ = e.w.cli.Close()
-	}
 	if !d.Inspected {
 		e.fail(errors.New("daemon: " + d.Error))
 	}
@@ -510,11 +511,11 @@ func (w *watcher) healthExtra() payload.Extra {
 	return payload.Extra{Context: w.enr.base}
 }
 
-// extra is the context guessed for line (see enricher.extra); none with
-// enrichment off.
-func (w *watcher) extra(line []byte) payload.Extra {
+// extra is x with the context guessed for line (see enricher.extra); x
+// as it is with enrichment off.
+func (w *watcher) extra(line []byte, x payload.Extra) payload.Extra {
 	if w.enr == nil {
-		return payload.Extra{}
+		return x
 	}
-	return w.enr.extra(line)
+	return w.enr.extra(line, x)
 }

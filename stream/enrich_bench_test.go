@@ -202,9 +202,9 @@ func BenchmarkHandleEnrich(b *testing.B) {
 					w.batch.reset()
 				}
 				if i%len(ls) == 0 {
-					w.lastTS, w.unhashed = 0, nil // the lines' times start again
+					w.resume.last, w.resume.unhashed = 0, nil // the lines' times start again
 				}
-				w.handle(ls[i%len(ls)], nil)
+				w.handle(ls[i%len(ls)], nil, payload.Extra{})
 			}
 			b.StopTimer()
 			if c.on {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	containertypes "github.com/docker/docker/api/types/container"
 
 	"github.com/dockerfleet/dockerfleet/extract/inspected"
 	"github.com/dockerfleet/dockerfleet/extract/payload"
@@ -93,13 +93,13 @@ func nextOf(t *testing.T, ch <-chan enriched, id, action string) enriched {
 }
 
 // inspectCLI is `docker inspect` of a container on d.
-func inspectCLI(t *testing.T, d *dockerd.Daemon, id string) container.InspectResponse {
+func inspectCLI(t *testing.T, d *dockerd.Daemon, id string) containertypes.InspectResponse {
 	t.Helper()
 	out, err := d.Docker("inspect", id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var l []container.InspectResponse
+	var l []containertypes.InspectResponse
 	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l) != 1 {
 		t.Fatalf("docker inspect %s: %v", id, err)
 	}

@@ -2,122 +2,50 @@
 // Copyright (C) 2026 The dockerfleet Authors
 
 // Package stream watches the Docker events of a fleet of daemons and fans
-// them into one channel, each event's payload built once (payload.Build)
-// in the reader of its host and tagged with the host's label. The channel
-// carries batches: the events one host's reader built from one read of
-// its connection, up to MaxBatch, so that a flood costs one channel
-// operation per batch rather than per event.
+// them into one channel of batches: the events one host's reader built
+// from one read of its connection, each payload built once
+// (payload.Build) and tagged with the host's label.
 //
-// # One watcher per host
+// Every host has one watcher goroutine that connects, reads and
+// reconnects on its own while the Fleet is open; an error of one host
+// never reaches the channel nor stops another, it becomes a health event.
+// A connection is: ping, /info (daemon ID and clock), on a reconnection a
+// replay GET /events?since=LAST&until=NOW, then the live
+// GET /events?since=NOW. Every call but the live stream, and the live
+// stream's headers, must answer within Options.CallTimeout.
 //
-// Every host has one goroutine that connects, reads and reconnects on its
-// own, forever while the Fleet is open. A connection is: ping (API version
-// negotiation), GET /info (daemon ID and clock), on a reconnection a replay
-// GET /events?since=LAST&until=NOW that closes by itself, then the live
-// GET /events?since=NOW read line by line. Every call but the live stream
-// has a deadline (Options.CallTimeout); the live stream must send its
-// headers within it too.
+// Resume: the daemon keeps its last 256 events and since is inclusive.
+// The watcher keeps the highest daemon timeNano it processed and a hash
+// of each payload at that nanosecond, and drops those when they are
+// replayed. A replay that does not start with our last event means the
+// daemon no longer holds it: events_lost (daemon_restarted when the
+// daemon's ID changed or the replay was short of its buffer without
+// filters, buffer_overrun otherwise). Resume windows are in the daemon's
+// clock, never in the future of it: an event dated past the daemon's
+// clock is delivered but is not a resume point, and a clock stepped back
+// behind the resume point is reported (clock_stepped_back). A host that
+// has sent no event since Open has no resume point: a restart of its
+// daemon while unreachable goes unseen.
 //
-// # Resume without duplicates, loss never hidden
+// Liveness: an idle stream is normal for Docker. A dead connection is
+// seen by the transport; a hung daemon by a /_ping every
+// Options.PingInterval on a short connection of its own, which must
+// answer within CallTimeout or the stream is torn down.
 //
-// The daemon keeps its last 256 events, and since is inclusive. The watcher
-// remembers the highest daemon timeNano it processed and a hash of every
-// line at that nanosecond; a line at that nanosecond with a known hash is a
-// replayed duplicate and is dropped. The replay must start with such a line:
-// if it does not, the daemon no longer holds our last event, so events may
-// have been lost between it and the first replayed one. That is reported as
-// an events_lost health event, with reason daemon_restarted when /info's ID
-// changed or when the replay was short of the daemon's buffer (no filters
-// set: a running daemon would still hold our event), buffer_overrun
-// otherwise. A real dockerd keeps its ID across restarts, so the missing
-// boundary event is what usually tells a restart. The one blind spot: a
-// host that has not sent a single event since Open has no boundary, so a
-// restart of its daemon while the link was down is not seen (whatever it
-// produced in between is then lost unreported).
+// Backpressure: dockerd skips events for a subscriber that does not read
+// for 100 ms, where nobody would see the loss, so a reader never waits
+// for the consumer without bound. When Batches is full it waits out of a
+// budget (at most 20 ms at a stretch, refilled at a fifth of the time it
+// does not wait), then drops the batch and reports the count
+// (events_lost dropped_backpressure). Memory is bounded by Options.Buffer
+// and one batch, one read buffer and the longest line per reading host.
+// At most Options.Workers readers build and hand over events at once.
 //
-// # Liveness: dead versus idle
-//
-// An idle event stream is normal for Docker, so silence proves nothing. A
-// host whose connection dies is seen by the transport (a closed unix socket,
-// a reset, or TCP keep-alive probes for a vanished peer, set by hosts). A
-// daemon that is alive on the network but hung is not: every PingInterval,
-// a separate short /_ping request (its connection closed after the answer,
-// so an idle host holds only its stream's connection) must answer within
-// CallTimeout, else the stream is torn down and the host reconnects. The
-// ping runs on a timer, not a goroutine of its own, so an idle host costs
-// one goroutine.
-//
-// # Backpressure
-//
-// Every host's reader hands its events to the shared channel, a batch
-// at a time (what one read brought: a batch goes out as soon as nothing
-// more is buffered, so a lone event is never held back). dockerd queues
-// 1,024 events per subscriber and silently skips events for one whose
-// queue stays full for 100 ms, so the reader must keep reading: a reader
-// that waited for the consumer without bound would move the loss to the
-// daemon, where nobody sees it. It may wait a little, though: when the
-// channel is full, the reader waits for room out of a budget of at most
-// 20 ms at a stretch, refilled at one fifth of the time it spends not
-// waiting (so at most about a sixth of its time is spent waiting, and
-// its pace stays far above what a daemon produces). A short burst into a
-// consumer that reads in batches then costs nothing: with bursts of 1,000
-// events every 100 ms into a 256-event channel read 64 at a time with
-// 1 ms of work between batches, dropping at once lost 71% of the events,
-// the budget none, and the fake daemon (which skips as soon as its
-// 1,024-event queue is full, stricter than dockerd) skipped none
-// (BenchmarkBurstyConsumer). When the budget is spent, the batch is
-// dropped and its events counted per host; the count goes out as an
-// events_lost event (reason dropped_backpressure, from..until the first
-// and last dropped event's time) as soon as there is room. Memory is
-// bounded by the channel's capacity (Options.Buffer events: Buffer /
-// MaxBatch batches), one read buffer per host that is reading (4 KiB,
-// 64 KiB during a flood; a quiet host on a plain socket holds none), one
-// batch per host and the longest line (Options.MaxLineSize): waiting holds
-// one batch, never a queue.
-//
-// # Readers leave a core to the consumer
-//
-// At most Options.Workers readers work at once (build payloads and hand
-// them over): each holds a token meanwhile, and gives it back while it
-// waits for its daemon or for room in Batches. The consumer (Falco's
-// thread in next_batch) needs a P of this runtime and a core to run on.
-// Under a flood from many hosts, runnable readers otherwise kept every P
-// busy and the consumer waited behind up to a thousand of them; with as
-// many working readers as cores, it waited for a core instead, Batches
-// filled up and the readers built events only to drop them. So the
-// plugin gives its runtime one P more than it has cores, and sets
-// Workers to one less than its cores, but at least two: on 2 cores one
-// working reader bound reading to one core, and two with a queue large
-// enough for the moments the consumer waits for a core deliver more
-// (docs/PERFORMANCE.md). Each host's reader also builds its payloads: a
-// second goroutine to index a flooding host's lines while the first reads
-// on cost more in copies and hand-overs than it gave (same document).
-//
-// # Health events
-//
-// The plugin's own events are JSON lines like the daemon's, with Type
-// "dockerfleet", Actor.ID the host label, the plugin's clock as time (an
-// Options.Now), and these actions (attribute keys are the Attr*
-// constants):
-//
-//   - stream_up, once per live connection: daemon_id and daemon_name
-//     (from /info), api_version (the daemon's, from /_ping);
-//   - stream_down, once per outage: reason (the error) and since (RFC
-//     3339 with nanoseconds: when the stream ended, or for a host not up
-//     when the first failed attempt began);
-//   - stream_still_down, every Options.StillDownInterval of the outage:
-//     reason (of the latest attempt), since (as in stream_down) and
-//     down_for (whole seconds since then, decimal); so a rule can alert
-//     on a host silent for that long;
-//   - events_lost: from, until, count when known, and reason:
-//     daemon_restarted, buffer_overrun, dropped_backpressure or
-//     malformed;
-//   - inspect_failed, with enrichment (Options.Enrich), at most once a
-//     second: reason (the latest error), count, from and until.
-//
-// stream_still_down is scheduled on the monotonic clock while the watcher
-// waits between attempts (an attempt is bounded by CallTimeout), so it
-// costs no goroutine.
+// Health events (Type HealthType) are stream_up, stream_down,
+// stream_still_down, events_lost and, with enrichment (Options.Enrich),
+// inspect_failed; their attributes are the Attr* constants, their reasons
+// the Reason* ones. Design and figures: docs/ARCHITECTURE.md and
+// docs/PERFORMANCE.md.
 package stream
 
 import (
@@ -126,7 +54,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
-	"sync/atomic"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/hosts"
@@ -153,10 +80,8 @@ type Event struct {
 type Fleet struct {
 	events chan *Batch
 	// work bounds the readers working at once (building payloads and
-	// handing them over) to Options.Workers: the consumer always finds a
-	// P and a core. Without it, a flood from many hosts kept every P busy
-	// and the consumer (Falco's thread in next_batch) waited behind up
-	// to a thousand runnable readers (docs/PERFORMANCE.md).
+	// handing them over) to Options.Workers, so that a flood from many
+	// hosts leaves the consumer room to run (docs/PERFORMANCE.md).
 	work     tokens
 	cancel   context.CancelFunc
 	watchers []*watcher
@@ -207,7 +132,7 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d (%s): bad name: %w", i+1, ep.URL, err)
 		}
-		// The live stream's own connections (see conn.go), and the
+		// The live stream's and the pings' own connections, and the
 		// client for the other calls, from one read of the TLS files.
 		dialer, err := ep.NewDialer()
 		if err != nil {
@@ -257,6 +182,9 @@ func (f *Fleet) Close() error {
 func (f *Fleet) closeClients() {
 	for _, w := range f.watchers {
 		_ = w.cli.Close()
+		// An ssh host's one SSH connection goes now, not when its last
+		// channel has lingered.
+		_ = w.dialer.Close()
 	}
 }
 
@@ -271,42 +199,6 @@ func (f *Fleet) startPing() bool {
 	return true
 }
 
-// HostStats are the counters of one host.
-type HostStats struct {
-	Host       string
-	Up         bool   // the live stream is connected
-	Delivered  uint64 // daemon events handed to Batches
-	Duplicates uint64 // replayed events dropped at the resume boundary
-	Dropped    uint64 // events dropped because Batches was full
-	Malformed  uint64 // lines skipped: malformed or oversized
-	Connects   uint64 // live streams established
-	Losses     uint64 // events_lost reports delivered
-	// InspectFailures counts enrichment inspects that failed or came too
-	// late (see Enrich); their events went out saying why.
-	InspectFailures uint64
-}
-
-// Stats returns the counters of every host, in the order of the endpoints.
-func (f *Fleet) Stats() []HostStats {
-	out := make([]HostStats, len(f.watchers))
-	for i, w := range f.watchers {
-		out[i] = HostStats{
-			Host:       w.host,
-			Up:         w.up.Load(),
-			Delivered:  w.delivered.Load(),
-			Duplicates: w.duplicates.Load(),
-			Dropped:    w.dropped.Load(),
-			Malformed:  w.malformed.Load(),
-			Connects:   w.connects.Load(),
-			Losses:     w.losses.Load(),
-		}
-		if w.enr != nil {
-			out[i].InspectFailures = w.enr.failures.Load()
-		}
-	}
-	return out
-}
-
 // errStreamEnded is the reason of a stream the daemon ended cleanly.
 var errStreamEnded = errors.New("event stream ended by the daemon")
 
@@ -315,7 +207,3 @@ type tokens chan struct{}
 
 func (t tokens) acquire() { t <- struct{}{} }
 func (t tokens) release() { <-t }
-
-// counter is an atomic counter on its own; a named type keeps the
-// watcher's fields readable.
-type counter = atomic.Uint64

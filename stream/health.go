@@ -6,7 +6,6 @@ package stream
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
@@ -36,6 +35,10 @@ const (
 	ReasonBufferOverrun       = "buffer_overrun"
 	ReasonDroppedBackpressure = "dropped_backpressure"
 	ReasonMalformed           = "malformed"
+	// ReasonClockSteppedBack: the daemon's clock went back behind the
+	// last event delivered while its stream was down, so what it
+	// produced meanwhile cannot be told apart: the outage is reported.
+	ReasonClockSteppedBack = "clock_stepped_back"
 )
 
 // Attributes of health events (Actor.Attributes keys).
@@ -55,90 +58,6 @@ const (
 // attributes carry them.
 func formatRFC3339(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
-}
-
-// lossReason indexes watcher.pending.
-type lossReason int
-
-const (
-	reasonRestarted lossReason = iota
-	reasonOverrun
-	reasonBackpressure
-	reasonMalformed
-	numReasons
-)
-
-var reasonNames = [numReasons]string{ReasonDaemonRestarted, ReasonBufferOverrun, ReasonDroppedBackpressure, ReasonMalformed}
-
-// loss is a window of lost events not yet reported.
-type loss struct {
-	from, until int64 // Unix nanoseconds
-	count       uint64
-	known       bool // count is exact
-	pending     bool
-}
-
-func (l *loss) merge(o loss) {
-	if !l.pending {
-		*l = o
-		return
-	}
-	l.from, l.until = min(l.from, o.from), max(l.until, o.until)
-	l.count += o.count
-	l.known = l.known && o.known
-}
-
-// addLoss records lost events; count 0 means unknown.
-func (w *watcher) addLoss(r lossReason, from, until int64, count uint64) {
-	w.lossMu.Lock()
-	w.pending[r].merge(loss{from: from, until: until, count: count, known: count > 0, pending: true})
-	w.lossMu.Unlock()
-	w.lossPending.Store(true)
-}
-
-// flushLoss tries to deliver the pending loss reports, waiting at most
-// wait for room. The lock is not held while waiting, so the reader, which
-// records drops, never waits for a flush by another goroutine.
-func (w *watcher) flushLoss(wait time.Duration) {
-	if wait <= 0 && len(w.f.events) == cap(w.f.events) {
-		// No room: do not build reports only to throw them away (under
-		// a flood with drops, that was a quarter of the readers' time).
-		return
-	}
-	for r := range numReasons {
-		w.lossMu.Lock()
-		l := w.pending[r]
-		w.pending[r] = loss{}
-		w.lossMu.Unlock()
-		if !l.pending {
-			continue
-		}
-		attrs := map[string]string{
-			AttrReason: reasonNames[r],
-			AttrFrom:   formatRFC3339(l.from),
-			AttrUntil:  formatRFC3339(l.until),
-		}
-		if l.known {
-			attrs[AttrCount] = strconv.FormatUint(l.count, 10)
-		}
-		ev, ok := w.healthEvent(ActionEventsLost, w.opts.Now().UnixNano(), attrs)
-		if ok && w.send(ev, wait) {
-			w.losses.Add(1)
-			continue
-		}
-		if ok {
-			w.lossMu.Lock()
-			w.pending[r].merge(l)
-			w.lossMu.Unlock()
-		}
-	}
-	w.lossMu.Lock()
-	left := false
-	for _, l := range w.pending {
-		left = left || l.pending
-	}
-	w.lossPending.Store(left)
-	w.lossMu.Unlock()
 }
 
 // send hands ev over alone, waiting at most wait for room, and never past
@@ -184,7 +103,7 @@ func (w *watcher) deliverHealth(action string, now int64, attrs map[string]strin
 	if !ok {
 		return
 	}
-	if w.lossPending.Load() {
+	if w.losses.any.Load() {
 		w.flushLoss(0)
 	}
 	if !w.send(ev, healthWait) {

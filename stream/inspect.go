@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
+	containertypes "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/system"
 
 	"github.com/dockerfleet/dockerfleet/extract/inspected"
@@ -106,7 +106,7 @@ func cmdline(path string, args []string) string {
 // inspectContainer asks the daemon about container id (and its image, from
 // the image cache or the daemon) and returns its summary.
 func (e *enricher) inspectContainer(ctx context.Context, id string) (*inspected.Container, error) {
-	var c container.InspectResponse
+	var c containertypes.InspectResponse
 	if err := e.w.getJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", &c); err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (e *enricher) inspectContainer(ctx context.Context, id string) (*inspected.
 }
 
 // summarizeContainer keeps of an inspect answer what the fields need.
-func summarizeContainer(c *container.InspectResponse) *inspected.Container {
+func summarizeContainer(c *containertypes.InspectResponse) *inspected.Container {
 	hc := c.HostConfig
 	s := &inspected.Container{
 		Inspected:      true,

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
+	containertypes "github.com/docker/docker/api/types/container"
 
 	"github.com/dockerfleet/dockerfleet/extract/inspected"
 	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
@@ -20,7 +20,7 @@ func FuzzSummarizeContainer(f *testing.F) {
 	f.Add([]byte(fakedocker.OKContainerAnswer))
 	f.Add([]byte(`{"Id":"x","Config":{"Image":"reg:5000/a/b:1@sha256:x"},"HostConfig":{"PortBindings":{"2375/tcp":[{"HostIp":"","HostPort":"1"}]},"Devices":[{"PathOnHost":"/dev/x"}],"SecurityOpt":["seccomp:unconfined","no-new-privileges:false"]}}`))
 	f.Fuzz(func(t *testing.T, answer []byte) {
-		var c container.InspectResponse
+		var c containertypes.InspectResponse
 		if json.Unmarshal(answer, &c) != nil || c.ContainerJSONBase == nil || c.HostConfig == nil || c.Config == nil {
 			return
 		}

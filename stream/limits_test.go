@@ -6,9 +6,14 @@ package stream
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/dockerfleet/dockerfleet/extract/payload"
 )
 
 func TestCapTextFitsItsJSON(t *testing.T) {
@@ -42,5 +47,47 @@ func TestCapTextFitsItsJSON(t *testing.T) {
 		if len(s) > MaxReasonLen && !strings.HasSuffix(got, "...") {
 			t.Errorf("%s: cut without an ellipsis", name)
 		}
+	}
+}
+
+// TestHealthLinesFitMaxHealthLineLen: every health event, with its
+// longest attributes and a label at the longest, fits the bound the
+// plugin sizes its slots with.
+func TestHealthLinesFitMaxHealthLineLen(t *testing.T) {
+	host := strings.Repeat(`"`, 512) // escaped: twice as long in JSON
+	w := &watcher{host: host}
+	reason := strings.Repeat(`"`, MaxReasonLen) // capped below
+	extreme := []int64{math.MinInt64, math.MaxInt64, 0}
+	check := func(name, action string, now int64, attrs map[string]string) {
+		t.Helper()
+		ev, ok := w.healthEvent(action, now, attrs)
+		if !ok {
+			t.Fatalf("%s: not built", name)
+		}
+		p, err := payload.Parse(ev.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, limit := len(p.JSON()), MaxHealthLineLen(len(host)); n > limit {
+			t.Errorf("%s: %d bytes, over MaxHealthLineLen %d", name, n, limit)
+		}
+	}
+	for _, ts := range extreme {
+		for r := range numReasons {
+			check(reasonNames[r], ActionEventsLost, ts, map[string]string{
+				AttrReason: reasonNames[r], AttrFrom: formatRFC3339(ts), AttrUntil: formatRFC3339(ts),
+				AttrCount: strconv.FormatUint(math.MaxUint64, 10),
+			})
+		}
+		check("down", ActionStreamDown, ts, map[string]string{AttrReason: capText(reason, MaxReasonLen), AttrSince: formatRFC3339(ts)})
+		check("still", ActionStreamStillDown, ts, map[string]string{
+			AttrReason: capText(reason, MaxReasonLen), AttrSince: formatRFC3339(ts),
+			AttrDownFor: strconv.FormatInt(math.MaxInt64/int64(time.Second), 10),
+		})
+		check("up", ActionStreamUp, ts, map[string]string{
+			AttrDaemonID:   capText(strings.Repeat(`"`, 500), maxDaemonIDLen),
+			AttrDaemonName: capText(strings.Repeat(`"`, 500), maxDaemonNameLen),
+			AttrAPIVersion: capText(strings.Repeat(`"`, 500), maxAPIVersionLen),
+		})
 	}
 }

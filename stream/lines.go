@@ -10,10 +10,9 @@ import (
 	"sync"
 )
 
-// Read buffer of a host: small while the host is quiet (an idle host
-// costs memory, and a fleet has thousands), large while it floods (a read
-// system call per 4 KiB was a third of a flooding reader's time; the
-// daemon writes much more at once).
+// Read buffer of a host: small while the host is quiet (a fleet has
+// thousands of idle hosts), large while it floods (fewer system calls;
+// docs/PERFORMANCE.md).
 const (
 	readBufferSize    = 4 << 10
 	maxReadBufferSize = 64 << 10
@@ -42,7 +41,7 @@ type lineReader struct {
 // readableWaiter is a reader that can wait until a read would not block,
 // without a buffer to read into.
 type readableWaiter interface {
-	waitReadable()
+	WaitReadable()
 }
 
 // readBuffers holds the readBufferSize buffers that quiet hosts gave
@@ -132,7 +131,7 @@ func (l *lineReader) fill() {
 	}
 	if l.buf == nil {
 		if l.wait != nil {
-			l.wait.waitReadable()
+			l.wait.WaitReadable()
 		}
 		l.buf = *readBuffers.Get().(*[]byte)
 		l.start, l.end, l.scanned = 0, 0, 0

@@ -149,7 +149,7 @@ type waitingReader struct {
 	waits int
 }
 
-func (r *waitingReader) waitReadable() { r.waits++ }
+func (r *waitingReader) WaitReadable() { r.waits++ }
 
 // A quiet host whose reader can wait without a buffer holds none while
 // it waits, and takes one again for its next event.

@@ -83,13 +83,13 @@ type Options struct {
 	// MaxBatch events.
 	Buffer int
 	// Workers bounds the hosts whose readers build and hand over events
-	// at once (see "Readers leave a core to the consumer" in the package
-	// doc). Zero means GOMAXPROCS-1, and at least 1.
+	// at once; a reader gives its turn back while it waits for its daemon
+	// or for room in Batches. Zero means GOMAXPROCS-1, and at least 1.
 	Workers int
 	// Headroom is how many bytes a reader leaves free before each payload
 	// it builds in a batch's memory (Event.Framed): the consumer may
 	// write them, to frame the payload where it lies rather than copy it
-	// (the plugin writes Falco's event header there). At most
+	// (an event header of the consumer's own). At most
 	// MaxHeadroom.
 	Headroom int
 	// Frame, when set, writes the Headroom bytes before each payload
@@ -98,8 +98,10 @@ type Options struct {
 	// reader's cache rather than written by the consumer after a
 	// transfer between cores.
 	Frame func(room []byte, ev Event)
-	// MaxLineSize is the longest event line kept; longer ones are skipped
-	// and reported as lost (reason malformed). At most payload.MaxLineLen.
+	// MaxLineSize is the longest event line kept whole; a longer one is
+	// reduced to this size (payload.Truncator; truncated flag) or, if it
+	// is not a Docker event, reported as lost (reason malformed). At most
+	// payload.MaxLineLen; reduction needs payload.MinTruncateSize.
 	MaxLineSize int
 	// Now is the clock of the plugin's own health events; nil means
 	// time.Now.

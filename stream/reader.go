@@ -5,10 +5,7 @@ package stream
 
 import (
 	"bufio"
-	"hash/maphash"
 	"io"
-	"slices"
-	"time"
 	"unsafe"
 
 	"github.com/dockerfleet/dockerfleet/extract/payload"
@@ -38,17 +35,19 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
+	defer func() { w.endSkipped(w.clock.now()) }()
 	defer w.drainEnrich() // held lines go out first
 	for {
 		line, err := br.ReadSlice()
+		var x payload.Extra
 		if err == bufio.ErrBufferFull {
-			line, err = w.readLong(br, line)
+			line, x.Truncated, err = w.readLong(br, line)
 		}
 		if err != nil {
 			return err
 		}
 		if line != nil {
-			w.handle(line, st)
+			w.handle(line, st, x)
 		}
 		if br.Buffered() > 0 {
 			continue
@@ -58,59 +57,85 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		// grown read buffer (an idle host keeps no payload memory) and
 		// report losses.
 		w.drainEnrich()
+		if w.skipped.count > 0 {
+			w.endSkipped(w.clock.now())
+		}
 		w.flushBatch()
 		br.shrink()
-		if w.lossPending.Load() {
+		if w.losses.any.Load() {
 			w.flushLoss(0)
 		}
 	}
 }
 
 // readLong assembles a line longer than the read buffer, up to
-// MaxLineSize. A longer one is consumed to its end and counted as
+// MaxLineSize. A longer one is reduced as it is read, in bounded memory,
+// to a Docker event line of at most MaxLineSize bytes (see
+// payload.Truncator): its event is delivered, flagged truncated, rather
+// than lost. A longer line that is not a Docker event is counted as
 // malformed; it then returns a nil line.
-func (w *watcher) readLong(br *lineReader, part []byte) ([]byte, error) {
+func (w *watcher) readLong(br *lineReader, part []byte) (line []byte, truncated bool, err error) {
 	w.long = append(w.long[:0], part...)
-	oversized := false
+	var tr *payload.Truncator
+	defer func() {
+		if tr != nil {
+			putTruncator(tr)
+		}
+	}()
 	for {
 		part, err := br.ReadSlice()
-		if !oversized {
-			if len(w.long)+len(part) > w.opts.MaxLineSize+1 { // +1: the newline
-				oversized = true
-				w.long = w.long[:0]
-			} else {
-				w.long = append(w.long, part...)
-			}
+		if tr == nil && len(w.long)+len(part) > w.opts.MaxLineSize+1 { // +1: the newline
+			tr = getTruncator(w.opts.MaxLineSize)
+			_, _ = tr.Write(w.long) // an error is Line's too
+			w.long = w.long[:0]
+		}
+		if tr != nil {
+			_, _ = tr.Write(part)
+		} else {
+			w.long = append(w.long, part...)
 		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if oversized {
-			w.skipLine()
-			return nil, nil
+		if tr != nil {
+			reduced, err := tr.Line()
+			if err != nil {
+				w.skipLine()
+				return nil, false, nil
+			}
+			// tr goes back to the pool on return: the line is
+			// copied out of it.
+			line := append(w.long[:0], reduced...)
+			if cap(line) > 4*readBufferSize {
+				w.long = nil
+			}
+			return line, true, nil
 		}
 		if cap(w.long) > 4*readBufferSize {
 			// Give a rare huge line's buffer back after use.
 			line := w.long
 			w.long = nil
-			return line, nil
+			return line, false, nil
 		}
-		return w.long, nil
+		return w.long, false, nil
 	}
 }
 
-// handle turns one line into an Event of the pending batch.
-func (w *watcher) handle(line []byte, st *replayState) {
+// handle turns one daemon line into an Event of the pending batch: it
+// builds the payload (x is what it carries besides the line; enrichment
+// adds its context to it, keeping the truncated flag), skips what is not
+// an event, drops replayed duplicates and moves the resume point.
+func (w *watcher) handle(line []byte, st *replayState, x payload.Extra) {
 	line = trimEOL(line)
 	if len(line) == 0 {
 		return
 	}
 	room := w.opts.Headroom
-	x := w.extra(line)
-	need := room + payload.SizeHint(len(w.host), len(line)) + len(x.Context)
+	x = w.extra(line, x)
+	need := room + payload.SizeHintContext(len(w.host), len(x.Context), len(line))
 	if w.batch != nil && len(w.batch.Events) > 0 && cap(w.batch.buf)-len(w.batch.buf) < need {
 		w.flushBatch() // full: the payload goes into the next one
 	}
@@ -123,36 +148,43 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if cap(b.buf)-len(b.buf) >= need {
 		dst = b.buf[at:at]
 	}
-	out, meta, err := payload.BuildExtra(dst, w.host, line, x)
+	out, meta, err := buildPayload(dst, w.host, line, x)
 	if err != nil || meta.Type == HealthType {
 		// A daemon line with the plugin's own type would let a host (or
 		// anyone on a tls=off link) forge the fleet's health events.
 		w.skipLine()
 		return
 	}
+	// Enrichment comes before the resume point: a line it holds back (its
+	// inspect pending) comes through handle again when drained, and must
+	// meet the duplicate check then, in its order. Duplicates are told by
+	// their line, not their payload, whose context may differ on replay.
 	if w.enr != nil {
 		var held bool
-		if out, held = w.enr.apply(dst, line, out, meta, st); held {
+		if out, held = w.enr.apply(dst, line, out, meta, st, x.Truncated); held {
 			return // built again when drained; the batch's room is not advanced
 		}
 	}
 	ts := meta.TimeNano
+	if w.skipped.count > 0 {
+		w.endSkipped(ts)
+	}
+	w.skipped.prev = ts
 	if st != nil && st.count == 0 {
 		st.first = ts
 	}
 	switch {
-	case ts > w.lastTS:
-		// The common case: a later event. Its hash is only needed if
-		// another event of the same nanosecond follows, or at a
-		// reconnection: it is worked out then (settleBoundary), not
-		// for every event of a flood.
-		w.lastTS = ts
-		w.boundary = w.boundary[:0]
-		w.unhashed = out
-	case ts == w.lastTS:
-		w.settleBoundary()
-		h := maphash.Bytes(w.seed, line)
-		dup := slices.Contains(w.boundary, h)
+	case w.clock.isAhead(ts):
+		// Delivered, but not a resume point: see aheadTolerance. Sent
+		// again by the daemon with every later since, hence the hashes.
+		if w.clock.seenAhead(w.seed, line) {
+			w.duplicates.Add(1)
+			return
+		}
+	case ts > w.resume.last:
+		w.resume.advance(ts, out)
+	case ts == w.resume.last:
+		dup := w.resume.sameNano(line)
 		if st != nil && st.count == 0 {
 			st.matched = dup
 		}
@@ -163,13 +195,15 @@ func (w *watcher) handle(line []byte, st *replayState) {
 			w.duplicates.Add(1)
 			return // the batch's room is not advanced: its bytes are reused
 		}
-		if len(w.boundary) < maxBoundary {
-			w.boundary = append(w.boundary, h)
-		}
 	}
 	if st != nil {
 		st.count++
 	}
+	// From here on the line is a daemon event to deliver, neither skipped
+	// nor a duplicate: a step that adds to it goes here, with its payload
+	// (out) and meta at hand, before the Event is framed and appended (a
+	// step that may hold the line back goes before the resume point, as
+	// enrichment does).
 	ev := Event{Payload: out, TimeNano: ts, Framed: dst != nil && unsafe.SliceData(out) == unsafe.SliceData(dst)}
 	if ev.Framed {
 		// Built in place: advance past the headroom and the payload,
@@ -185,23 +219,6 @@ func (w *watcher) handle(line []byte, st *replayState) {
 	if len(b.Events) >= MaxBatch {
 		w.flushBatch()
 	}
-}
-
-// settleBoundary adds the hash of the unhashed payload's line to boundary.
-// It runs before that payload's memory may change hands (flushBatch) and
-// before boundary is read. The line is hashed, not the payload: the
-// payload's enrichment context may differ when the line is replayed (an
-// inspect that came too late the first time).
-func (w *watcher) settleBoundary() {
-	if w.unhashed == nil {
-		return
-	}
-	if len(w.boundary) < maxBoundary {
-		if ev, err := payload.Parse(w.unhashed); err == nil {
-			w.boundary = append(w.boundary, maphash.Bytes(w.seed, ev.JSON()))
-		}
-	}
-	w.unhashed = nil
 }
 
 // trimEOL cuts the line ending (\n, \r\n, and any run of them) off line.
@@ -222,7 +239,7 @@ func (w *watcher) flushBatch() {
 		return
 	}
 	// The unhashed payload, if any, is in b: hash it while it is ours.
-	w.settleBoundary()
+	w.resume.settle()
 	// Counted before the hand-over: from then on b is the consumer's,
 	// which may recycle it (and another host reuse it) at once.
 	n := uint64(len(b.Events))
@@ -254,77 +271,4 @@ func (w *watcher) releaseWork() {
 		w.f.work.release()
 		w.working = false
 	}
-}
-
-// skipLine counts a line that is not a usable event.
-func (w *watcher) skipLine() {
-	w.malformed.Add(1)
-	now := w.opts.Now().UnixNano()
-	w.addLoss(reasonMalformed, now, now, 1)
-}
-
-// Backpressure budget (see "Backpressure" in the package doc): a reader
-// that finds Batches full may wait for room, at most maxDeliverWait at a
-// stretch, and in all at most one part in deliverWaitShare of the time it
-// spent not waiting.
-var maxDeliverWait = 20 * time.Millisecond
-
-const (
-	deliverWaitShare = 5
-	// minDeliverWait: a budget below this is not worth a timer.
-	minDeliverWait = 100 * time.Microsecond
-)
-
-// deliver hands batch b over; false when Batches stayed full (see
-// deliverWait). A pending loss report goes first, so that it is not
-// overtaken for long.
-func (w *watcher) deliver(b *Batch) bool {
-	if w.lossPending.Load() {
-		w.flushLoss(0)
-	}
-	select {
-	case w.f.events <- b:
-		return true
-	default:
-		return w.deliverWait(b)
-	}
-}
-
-// deliverWait waits for room in Batches out of the host's wait budget.
-// Only the slow path (a full channel) looks at the clock.
-func (w *watcher) deliverWait(b *Batch) bool {
-	if maxDeliverWait <= 0 {
-		return false
-	}
-	start := time.Now()
-	if w.waitAt.IsZero() {
-		w.waitBudget = maxDeliverWait
-	} else {
-		w.waitBudget = min(maxDeliverWait, w.waitBudget+start.Sub(w.waitAt)/deliverWaitShare)
-	}
-	w.waitAt = start
-	if w.waitBudget < minDeliverWait {
-		return false
-	}
-	if w.waitTimer == nil {
-		w.waitTimer = time.NewTimer(w.waitBudget)
-	} else {
-		w.waitTimer.Reset(w.waitBudget)
-	}
-	if w.working {
-		w.releaseWork()
-		defer w.acquireWork()
-	}
-	ok := false
-	select {
-	case w.f.events <- b:
-		ok = true
-	case <-w.waitTimer.C:
-	case <-w.done:
-	}
-	w.waitTimer.Stop()
-	// Time spent waiting is spent, and does not refill the budget.
-	w.waitAt = time.Now()
-	w.waitBudget -= w.waitAt.Sub(start)
-	return ok
 }

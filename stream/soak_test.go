@@ -83,8 +83,10 @@ type soakHost struct {
 
 func (h *soakHost) publish(n int) {
 	for range n {
-		seq, ts := h.srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: h.name, Attributes: map[string]string{"image": "soak"}})
+		// Under h.mu: the publisher and a burst publish at once, and
+		// their sequence numbers must be recorded in the server's order.
 		h.mu.Lock()
+		seq, ts := h.srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: h.name, Attributes: map[string]string{"image": "soak"}})
 		if int(seq) != len(h.times)+1 {
 			panic(fmt.Sprintf("%s: seq %d after %d", h.name, seq, len(h.times)))
 		}

@@ -10,34 +10,28 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/client"
 
 	"github.com/dockerfleet/dockerfleet/hosts"
+	"github.com/dockerfleet/dockerfleet/stream/internal/daemonconn"
 )
 
-// daemonRingSize is how many past events dockerd keeps for since replays.
-const daemonRingSize = 256
-
-// maxBoundary bounds the hashes kept for one nanosecond.
-const maxBoundary = 64
-
-// watcher follows one host. Its fields are owned by its goroutine, but for
-// the atomics and what lossMu guards.
+// watcher follows one host: it connects, resumes, reads and reconnects.
+// Its fields are owned by its goroutine, but for the counters and the
+// loss book, which the liveness ping's timer and Stats also use.
 type watcher struct {
 	f          *Fleet
 	ep         hosts.Endpoint
 	host       string
 	cli        *client.Client
 	hc         *http.Client
-	dialer     *hosts.Dialer // the live stream's connections (see conn.go)
+	dialer     *hosts.Dialer // connections of their own: the live stream, the pings
 	opts       *Options
 	filterJSON string
 	seed       maphash.Seed
@@ -49,49 +43,34 @@ type watcher struct {
 
 	enr *enricher // nil: enrichment off
 
-	daemonID string
-	lastTS   int64    // highest daemon timeNano processed; 0: none yet
-	boundary []uint64 // hashes of the lines processed at lastTS
-	// unhashed is the payload of the last event processed at lastTS while
-	// its hash is not in boundary yet (nil: none); see settleBoundary.
-	unhashed   []byte
-	resumeFrom int64 // daemon time the first stream started at
+	daemon    daemonInfo
+	clock     daemonClock // the daemon's time, for resume windows and skipped lines
+	resume    resumePoint
+	skipped   skippedRun
+	outage    outage
+	streamEnd time.Time // when the latest live stream ended (monotonic)
 
-	// The current outage: down is set by the stream_down that opens it
-	// and cleared by the next stream_up. downSince is in the plugin's
-	// clock (Options.Now), stillDue in the monotonic one, so that a
-	// fake clock in tests changes what is reported, not when.
-	down       bool
-	connected  bool      // the live stream was up since the last stream_down
-	downSince  int64     // Unix ns
-	downReason string    // error of the latest failed attempt
-	stillDue   time.Time // next stream_still_down
-	stillTimer *time.Timer
+	budget waitBudget      // for waiting on a full Batches (deliver)
+	done   <-chan struct{} // the Fleet's context
 
-	// What the latest /_ping and /info said, for stream_up.
-	daemonName, apiVersion string
-	// version is the API version this connection speaks (NegotiatedVersion
-	// of the daemon's ping); only the watcher's goroutine reads it.
-	version string
-
-	// Backpressure (see deliver): the reader's budget for waiting on a
-	// full Batches channel, refilled over time.
-	waitBudget time.Duration
-	waitAt     time.Time
-	waitTimer  *time.Timer
-	done       <-chan struct{} // the Fleet's context
-
-	lossMu      sync.Mutex
-	pending     [numReasons]loss
-	lossPending atomic.Bool
-
-	up                                                  atomic.Bool
-	delivered, duplicates, dropped, malformed, connects counter
-	losses                                              counter
+	losses lossBook
+	hostCounters
 }
 
 func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, dialer *hosts.Dialer, opts *Options, filterJSON string, seed maphash.Seed) *watcher {
-	return &watcher{f: f, ep: ep, host: ep.Name, cli: cli, hc: cli.HTTPClient(), dialer: dialer, opts: opts, filterJSON: filterJSON, seed: seed}
+	w := &watcher{f: f, ep: ep, host: ep.Name, cli: cli, hc: cli.HTTPClient(), dialer: dialer, opts: opts, filterJSON: filterJSON, seed: seed}
+	w.resume.seed = seed
+	w.outage.interval = opts.StillDownInterval
+	return w
+}
+
+// daemonInfo is what the latest /_ping and /info said of the daemon.
+type daemonInfo struct {
+	id, name   string // for stream_up, capped; id also tells a restart
+	apiVersion string // the daemon's, for stream_up
+	// version is the API version this connection speaks (NegotiatedVersion
+	// of the daemon's ping).
+	version string
 }
 
 // run connects, reads and reconnects until ctx ends.
@@ -105,7 +84,10 @@ func (w *watcher) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		w.setDown(err, began)
+		now := w.opts.Now().UnixNano()
+		if attrs := w.outage.fail(err, began, now); attrs != nil {
+			w.deliverHealth(ActionStreamDown, now, attrs)
+		}
 		if progress {
 			attempt = 0
 		}
@@ -114,98 +96,19 @@ func (w *watcher) run(ctx context.Context) {
 		// Wait out the backoff, waking up for stream_still_down when it
 		// is due first.
 		for {
-			w.stillDown()
-			wait := time.Until(deadline)
+			now := w.opts.Now().UnixNano()
+			if attrs := w.outage.still(now); attrs != nil {
+				w.deliverHealth(ActionStreamStillDown, now, attrs)
+			}
+			wait := w.outage.nextWake(deadline)
 			if wait <= 0 {
 				break
 			}
-			if due := time.Until(w.stillDue); due < wait {
-				wait = max(due, 0)
-			}
-			if !w.sleep(ctx, wait) {
+			if !w.outage.sleep(ctx, wait) {
 				return
 			}
 		}
 	}
-}
-
-// sleep waits for d or the end of ctx; false when ctx ended.
-func (w *watcher) sleep(ctx context.Context, d time.Duration) bool {
-	if w.stillTimer == nil {
-		w.stillTimer = time.NewTimer(d)
-	} else {
-		w.stillTimer.Reset(d)
-	}
-	select {
-	case <-ctx.Done():
-		w.stillTimer.Stop()
-		return false
-	case <-w.stillTimer.C:
-		return true
-	}
-}
-
-// backoff is the wait before attempt n (from 0): min·2ⁿ capped at max, of
-// which a random half is taken off so that a fleet that lost a network
-// link does not come back in lockstep.
-func backoff(lo, hi time.Duration, n int) time.Duration {
-	d := hi
-	if n < 32 && lo<<n < hi && lo<<n > 0 {
-		d = lo << n
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// setDown records a failed attempt or a stream that ended. The first
-// one of an outage sends stream_down (attributes reason and since); the
-// next ones only update the reason that stream_still_down repeats. began
-// is when the attempt started: the start of an outage for a host that was
-// not up, whereas a stream that was up went down now.
-func (w *watcher) setDown(err error, began int64) {
-	w.downReason = reason(err)
-	if w.down {
-		return
-	}
-	now := w.opts.Now().UnixNano()
-	w.down = true
-	w.downSince = began
-	if w.connected {
-		w.downSince = now
-	}
-	w.connected = false
-	w.stillDue = time.Now().Add(w.opts.StillDownInterval)
-	w.deliverHealth(ActionStreamDown, now, map[string]string{
-		AttrReason: w.downReason,
-		AttrSince:  formatRFC3339(w.downSince),
-	})
-}
-
-// stillDown sends stream_still_down when it is due during an outage.
-func (w *watcher) stillDown() {
-	if !w.down || time.Now().Before(w.stillDue) {
-		return
-	}
-	now := w.opts.Now().UnixNano()
-	w.deliverHealth(ActionStreamStillDown, now, map[string]string{
-		AttrReason:  w.downReason,
-		AttrSince:   formatRFC3339(w.downSince),
-		AttrDownFor: strconv.FormatInt(max(now-w.downSince, 0)/int64(time.Second), 10),
-	})
-	// Every interval from the start of the outage; a late wake-up (a
-	// long attempt) does not make a burst of catch-up events.
-	w.stillDue = w.stillDue.Add(w.opts.StillDownInterval)
-	if n := time.Now(); !w.stillDue.After(n) {
-		w.stillDue = n.Add(w.opts.StillDownInterval)
-	}
-}
-
-// reason is the reason attribute of err, capped (MaxReasonLen): error
-// texts may quote what a daemon answered.
-func reason(err error) string {
-	if err == nil {
-		return errStreamEnded.Error()
-	}
-	return capText(err.Error(), MaxReasonLen)
 }
 
 // session makes one connection and reads its live stream until it ends.
@@ -215,41 +118,50 @@ func (w *watcher) session(ctx context.Context) (progress bool, err error) {
 	defer func() { progress = w.delivered.Load() > before }()
 
 	pctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
-	ping, err := w.cli.Ping(pctx)
+	ping, err := daemonconn.PingKeep(pctx, w.ep, w.hc)
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("ping: %w", err)
 	}
 	// Worked out afresh on every connection: the daemon may have been
 	// upgraded (or downgraded) while it was away.
-	w.version = hosts.NegotiatedVersion(ping.APIVersion)
-	w.apiVersion = capText(ping.APIVersion, maxAPIVersionLen)
+	w.daemon.version = hosts.NegotiatedVersion(ping.APIVersion)
+	w.daemon.apiVersion = capText(ping.APIVersion, maxAPIVersionLen)
 
-	id, name, now, err := w.info(ctx)
+	id, name, now, err := w.info(ctx, ping.Date)
 	if err != nil {
 		return false, err
 	}
+	w.clock.set(now)
 	id = capText(id, maxDaemonIDLen) // compared with the one kept, capped alike
-	restarted := w.daemonID != "" && id != w.daemonID
-	w.daemonID, w.daemonName = id, capText(name, maxDaemonNameLen)
-	if w.lastTS != 0 || w.resumeFrom != 0 {
-		if err := w.replay(ctx, now, restarted); err != nil {
+	restarted := w.daemon.id != "" && id != w.daemon.id
+	w.daemon.id, w.daemon.name = id, capText(name, maxDaemonNameLen)
+	liveSince := now
+	if w.resume.started() {
+		if liveSince, err = w.replay(ctx, now, restarted); err != nil {
 			return false, err
 		}
+	} else {
+		w.resume.start = now
 	}
-	if w.resumeFrom == 0 {
-		w.resumeFrom = now
+	if w.enr != nil {
+		// Before the live stream opens: nothing waits unread meanwhile,
+		// and the call shares the connection of the calls above.
+		w.enr.streamUp(ctx)
 	}
 	// The calls above are done with: their connection, kept alive in the
 	// client's pool, would sit idle beside the live stream (its goroutines
 	// and buffers, for every host) until the pool's timeout. Close, despite
 	// its name, only closes idle connections; the client stays usable.
 	_ = w.cli.Close()
-	return false, w.live(ctx, now)
+	err = w.live(ctx, liveSince)
+	w.streamEnd = time.Now()
+	return false, err
 }
 
-// info asks the daemon's ID, name and clock (Unix nanoseconds).
-func (w *watcher) info(ctx context.Context) (id, name string, now int64, err error) {
+// info asks the daemon's ID, name and clock (Unix nanoseconds); date is
+// the Date header of its ping, the clock to fall back on.
+func (w *watcher) info(ctx context.Context, date time.Time) (id, name string, now int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
 	resp, err := w.get(ctx, "/info", nil)
@@ -267,31 +179,24 @@ func (w *watcher) info(ctx context.Context) (id, name string, now int64, err err
 	}
 	t, err := time.Parse(time.RFC3339Nano, info.SystemTime)
 	if err != nil {
-		// Without the daemon's clock, ours is the best guess; since
-		// is inclusive and duplicates are dropped, erring early is safe.
-		t = time.Now()
+		// The daemon's clock to the second, less one: since is inclusive
+		// and duplicates are dropped, so erring early is safe. Ours is
+		// the last resort.
+		t = date.Add(-time.Second)
+		if date.IsZero() {
+			t = time.Now()
+		}
 	}
 	return info.ID, info.Name, t.UnixNano(), nil
 }
 
-// get sends GET path to the daemon and checks the status.
+// get sends GET path?q through the client's transport.
 func (w *watcher) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	req, err := w.ep.NewRequest(ctx, w.version, http.MethodGet, path, q)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := w.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(path, resp)
-	}
-	return resp, nil
+	return daemonconn.Get(ctx, w.ep, w.hc, w.daemon.version, path, q)
 }
 
 // openEvents opens the live GET /events?q. It has a connection of its own
-// (dialEvents, see conn.go) unless the endpoint is reached through a proxy
+// (daemonconn.OpenEvents) unless the endpoint is reached through a proxy
 // from the environment: the stream then stays on the client's net/http
 // connection, since speaking CONNECT to a proxy is the transport's job.
 func (w *watcher) openEvents(ctx context.Context, q url.Values) (io.ReadCloser, error) {
@@ -302,7 +207,11 @@ func (w *watcher) openEvents(ctx context.Context, q url.Values) (io.ReadCloser, 
 		}
 		return resp.Body, nil
 	}
-	return dialEvents(ctx, w.ep, w.dialer, w.version, "/events", q)
+	body, err := daemonconn.OpenEvents(ctx, w.ep, w.dialer, w.daemon.version, "/events", q)
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 func (w *watcher) eventsQuery(since, until int64) url.Values {
@@ -324,52 +233,8 @@ func formatTime(ns int64) string {
 	return strconv.FormatInt(ns/1e9, 10) + "." + fmt.Sprintf("%09d", ns%1e9)
 }
 
-// replayState follows the replay of a reconnection.
-type replayState struct {
-	count   int   // daemon events in the replay
-	first   int64 // timeNano of the first one
-	matched bool  // the first one is our last event
-}
-
-// replay reads what the daemon still holds from our last event up to now,
-// and reports a loss when our last event is not where the replay starts.
-func (w *watcher) replay(ctx context.Context, now int64, restarted bool) error {
-	from := w.lastTS
-	if from == 0 {
-		from = w.resumeFrom
-	}
-	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
-	defer cancel()
-	resp, err := w.get(ctx, "/events", w.eventsQuery(from, max(now, from)))
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
-	defer resp.Body.Close()
-	var st replayState
-	hadBoundary := w.lastTS != 0
-	if err := w.readLines(resp.Body, &st); err != io.EOF {
-		return fmt.Errorf("replay: %w", err)
-	}
-	full := st.count >= daemonRingSize
-	if (hadBoundary && !st.matched) || restarted || full {
-		until := st.first
-		if st.count == 0 {
-			until = now
-		}
-		r := reasonOverrun
-		if restarted || (!full && w.opts.Filters.empty()) {
-			r = reasonRestarted
-		}
-		w.addLoss(r, from, until, 0)
-	}
-	return nil
-}
-
 // live opens the live stream and reads it until it ends.
 func (w *watcher) live(ctx context.Context, since int64) error {
-	if w.enr != nil {
-		w.enr.streamUp(ctx) // before the stream opens: nothing waits unread meanwhile
-	}
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	// The headers must come within CallTimeout: a daemon that accepts and
@@ -386,11 +251,11 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	defer body.Close()
 	w.connects.Add(1)
 	w.up.Store(true)
-	w.down, w.connected = false, true
+	w.outage.up()
 	w.deliverHealth(ActionStreamUp, w.opts.Now().UnixNano(), map[string]string{
-		AttrDaemonID:   w.daemonID,
-		AttrDaemonName: w.daemonName,
-		AttrAPIVersion: w.apiVersion,
+		AttrDaemonID:   w.daemon.id,
+		AttrDaemonName: w.daemon.name,
+		AttrAPIVersion: w.daemon.apiVersion,
 	})
 
 	if w.opts.PingInterval > 0 {
@@ -405,7 +270,7 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 			if sctx.Err() != nil {
 				return
 			}
-			if err := w.ping(sctx); err != nil {
+			if _, err := w.ping(sctx); err != nil {
 				// Closing (sctx done) is no reason to flush below: nobody
 				// reads Batches any more, and Close waits for this callback.
 				if sctx.Err() == nil {
@@ -431,36 +296,9 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 	return fmt.Errorf("events: %w", err)
 }
 
-// ping checks that the daemon answers, on a connection of its own that is
-// closed afterwards.
-func (w *watcher) ping(ctx context.Context) error {
+// ping is the liveness ping: the daemon must answer within CallTimeout.
+func (w *watcher) ping(ctx context.Context) (daemonconn.Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
 	defer cancel()
-	var status int
-	if w.dialer.Proxied() {
-		// Through the proxy, which the client's transport speaks to.
-		// Unversioned, like the client's own ping; and it reads no state
-		// of the session, which the next one may be rewriting.
-		req, err := w.ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
-		if err != nil {
-			return err
-		}
-		req.Close = true
-		resp, err := w.hc.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-		resp.Body.Close()
-		status = resp.StatusCode
-	} else {
-		var err error
-		if status, err = dialPing(ctx, w.ep, w.dialer); err != nil {
-			return err
-		}
-	}
-	if status != http.StatusOK && status != http.StatusInternalServerError {
-		return fmt.Errorf("daemon answered %d %s", status, http.StatusText(status))
-	}
-	return nil
+	return daemonconn.Ping(ctx, w.ep, w.dialer, w.hc)
 }

@@ -54,7 +54,7 @@ func BenchmarkBuildCopyOnly(b *testing.B) {
 	b.SetBytes(int64(len(floodLine)))
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = appendUnindexed(buf[:0], "h-0", floodLine)
+		buf, _, _ = CopyOnly(buf[:0], "h-0", floodLine, Extra{})
 	}
 }
 

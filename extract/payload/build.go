@@ -4,32 +4,75 @@
 package payload
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
 )
 
-// Limits of what Build accepts. Docker event lines are a few hundred bytes
-// to a few KiB; anything far beyond is either an attack or a bug, and its
-// line is refused rather than carried into Falco.
+// Limits of Build. A line up to MaxLineLen is indexed in full whatever
+// its strings' lengths: a label value or an exec command may legitimately
+// be large, and a line the daemon sent must reach the rules (a longer one
+// is first reduced by a Truncator).
 const (
 	// MaxLineLen is the longest JSON line accepted.
 	MaxLineLen = 1 << 20
 	// MaxHostLen is the longest host label accepted.
 	MaxHostLen = 1024
-	// MaxStringLen is the longest indexed string (type, action, IDs,
-	// attribute keys and values), in bytes as written in the line.
-	MaxStringLen = 64 << 10
-	// MaxAttrs is the largest number of Actor.Attributes entries.
-	MaxAttrs = 1024
-	// MaxDepth is the deepest nesting of a skipped value.
+	// MaxAttrs is the largest number of Actor.Attributes entries indexed,
+	// what the index's count holds. A line with more keeps the first
+	// ones and, past them, the attributes rules key on (name, image,
+	// execID, exitCode, signal, oldName), and is marked truncated.
+	MaxAttrs = 1<<16 - 1
+	// MaxDepth is the deepest nesting of a skipped value (a member Build
+	// does not index). Docker's events nest 3 deep and an attribute
+	// value is a string: only an unknown member nests, and a line nested
+	// deeper than this is not a Docker event but a stack-depth attack on
+	// the scanner, refused.
 	MaxDepth = 64
+	// MaxContextLen is the longest Extra.Context.
+	MaxContextLen = 16 << 10
 )
 
 // Magic starts every payload; its last character is the format version.
-const Magic = "DFv1"
+const Magic = "DFv2"
+
+// Payload flags (the uint16 after the magic).
+const (
+	// FlagTruncated: the line was reduced to fit (see Truncator), or
+	// holds more attributes than the index (MaxAttrs).
+	FlagTruncated = 1 << 0
+	// knownFlags are the flags this version defines; Parse refuses others.
+	knownFlags = FlagTruncated
+)
+
+// keptAttrKeys are the attributes kept past MaxAttrs and by a Truncator
+// whatever the room: what the rules and the string form key on.
+var keptAttrKeys = [...]string{"name", "image", "execID", "exitCode", "signal", "oldName"}
+
+// softAttrs is how many attributes are indexed before only keptAttrKeys
+// are: room is left for each of them once.
+const softAttrs = MaxAttrs - len(keptAttrKeys)
+
+// keptAttr returns the index in keptAttrKeys of the key in slot k of line,
+// or -1.
+func keptAttr(line []byte, k slot) int {
+	n := k.n &^ EscapeFlag
+	if n > 64 {
+		return -1
+	}
+	raw := line[k.off : k.off+n]
+	if k.n&EscapeFlag != 0 {
+		var buf [64]byte
+		raw = appendUnescaped(buf[:0], raw)
+	}
+	for i, key := range keptAttrKeys {
+		if string(raw) == key {
+			return i
+		}
+	}
+	return -1
+}
 
 // EscapeFlag is set on a string slot's length when the string holds
 // backslash escapes.
@@ -53,7 +96,7 @@ const (
 )
 
 const (
-	headerLen  = 4 + 2              // magic, host length
+	headerLen  = 4 + 2 + 2          // magic, flags, host length
 	fixedIndex = numSlots*8 + 8 + 2 // slots, TimeNano, attribute count
 	attrLen    = 16
 )
@@ -75,6 +118,18 @@ type Meta struct {
 	// Type and Action are unescaped copies, safe to keep: common values
 	// are constant strings, so this costs no allocation on the hot path.
 	Type, Action string
+	// Truncated tells that the payload is flagged FlagTruncated.
+	Truncated bool
+}
+
+// Extra is what the plugin adds to a daemon's line in its payload.
+type Extra struct {
+	// Truncated: the line was reduced to fit (a Truncator's output).
+	// Build also sets the flag when its own index limits were hit.
+	Truncated bool
+	// Context is opaque enrichment bytes (compact JSON written by the
+	// stream's enricher), at most MaxContextLen; nil or empty for none.
+	Context []byte
 }
 
 type slot struct{ off, n uint32 }
@@ -86,6 +141,11 @@ type builder struct {
 	out       []byte // dst being built
 	attrStart int    // offset in out of the first attribute entry
 	nattrs    int
+	// truncated: attributes past MaxAttrs were left out.
+	truncated bool
+	// keptAt is, per keptAttrKeys, the entry number of that key past
+	// softAttrs (0: none yet), which a later one replaces.
+	keptAt [len(keptAttrKeys)]int
 	// masked tells that mask holds the quotes of a plain line (see
 	// quoteMask). It lives in the builder, which stays on the stack.
 	masked bool
@@ -99,8 +159,18 @@ type builder struct {
 // length and the error names what is wrong and where.
 //
 // Build allocates nothing but the growth of dst (and, rarely, a Meta string
-// for an unknown or escaped Type or Action).
+// for an unknown or escaped Type or Action). It is BuildExtra with no
+// Extra.
 func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
+	return BuildExtra(dst, host, line, Extra{})
+}
+
+// BuildExtra is Build with what the plugin adds to the line: the truncated
+// flag and an enrichment context, stored in the payload as they are.
+func BuildExtra(dst []byte, host string, line []byte, x Extra) ([]byte, Meta, error) {
+	if len(x.Context) > MaxContextLen {
+		return dst, Meta{}, fmt.Errorf("payload: context of %d bytes, more than %d", len(x.Context), MaxContextLen)
+	}
 	if host == "" {
 		return dst, Meta{}, errors.New("payload: empty host label")
 	}
@@ -113,11 +183,9 @@ func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 	if len(line) > MaxLineLen {
 		return dst, Meta{}, fmt.Errorf("payload: event line of %d bytes, more than %d", len(line), MaxLineLen)
 	}
-	if copyOnly {
-		return appendUnindexed(dst, host, line), Meta{TimeNano: copyOnlyTime(line), Type: "container", Action: "start"}, nil
-	}
 	b := builder{scanner: scanner{b: line}}
-	out := appendUnindexed(dst, host, line)
+	start := len(dst)
+	out := appendUnindexed(dst, host, x.Context, line)
 	indexAt := len(out) - fixedIndex
 	b.out = out
 	b.attrStart = len(out)
@@ -143,6 +211,10 @@ func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 		return dst, Meta{}, err
 	}
 	out = b.out
+	if x.Truncated || b.truncated {
+		meta.Truncated = true
+		out[start+4] = FlagTruncated
+	}
 	// One 8-byte store per slot (offset, then length, little endian) into
 	// a slice of the index's fixed size, which the compiler checks once.
 	idx := out[indexAt : indexAt+fixedIndex]
@@ -158,21 +230,30 @@ func Build(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 // lineLen bytes from a host label of hostLen bytes. A dst with that much
 // spare capacity is built in place, unless the line holds more than one
 // attribute per 32 bytes (Docker's are about 40 bytes each), when Build
-// grows it once more.
-func SizeHint(hostLen, lineLen int) int {
+// grows it once more. SizeHintContext is the same for BuildExtra with a
+// context of contextLen bytes.
+func SizeHint(hostLen, lineLen int) int { return SizeHintContext(hostLen, 0, lineLen) }
+
+// SizeHintContext is SizeHint for BuildExtra with an Extra.Context of
+// contextLen bytes.
+func SizeHintContext(hostLen, contextLen, lineLen int) int {
 	// Attribute entries take 16 bytes each: lineLen/2 covers one per 32
 	// bytes of line.
-	return headerLen + hostLen + 4 + lineLen + fixedIndex + lineLen/2
+	return headerLen + hostLen + 4 + contextLen + 4 + lineLen + fixedIndex + lineLen/2
 }
 
 // MaxSize is the largest payload Build can make from a line of at most
 // lineLen bytes and a host label of at most hostLen bytes: what a fixed-size
 // buffer (a Falco batch slot) must hold so that no accepted event can fail
 // to fit. Each attribute takes at least 6 bytes of the line ("":"" and a
-// comma), and at most MaxAttrs are accepted.
-func MaxSize(hostLen, lineLen int) int {
+// comma), and at most MaxAttrs are indexed.
+func MaxSize(hostLen, lineLen int) int { return MaxSizeContext(hostLen, 0, lineLen) }
+
+// MaxSizeContext is MaxSize for BuildExtra with an Extra.Context of at
+// most contextLen bytes (MaxContextLen for any).
+func MaxSizeContext(hostLen, contextLen, lineLen int) int {
 	attrs := min(MaxAttrs, (lineLen+1)/6)
-	return headerLen + hostLen + 4 + lineLen + fixedIndex + attrs*attrLen
+	return headerLen + hostLen + 4 + contextLen + 4 + lineLen + fixedIndex + attrs*attrLen
 }
 
 // grow makes room for n more bytes in one step, so that a fresh dst is
@@ -333,14 +414,9 @@ func (b *builder) member() error {
 
 // indexedString consumes a string value and returns its slot.
 func (b *builder) indexedString() (slot, error) {
-	at := b.i
 	off, n, esc, err := b.str()
 	if err != nil {
 		return slot{}, err
-	}
-	if n > MaxStringLen {
-		b.i = at
-		return slot{}, b.errorf("string of %d bytes, more than %d", n, MaxStringLen)
 	}
 	s := slot{uint32(off), uint32(n)}
 	if esc {
@@ -352,8 +428,7 @@ func (b *builder) indexedString() (slot, error) {
 // actor scans the Actor object (or null). A second Actor replaces the first.
 func (b *builder) actor() error {
 	b.slots[slotActorID] = slot{}
-	b.out = b.out[:b.attrStart]
-	b.nattrs = 0
+	b.resetAttrs()
 	if null, err := b.null(); null || err != nil {
 		return err
 	}
@@ -403,8 +478,7 @@ func (b *builder) actor() error {
 // attributes scans Actor.Attributes (or null), appending one index entry per
 // member. A second Attributes replaces the first.
 func (b *builder) attributes() error {
-	b.out = b.out[:b.attrStart]
-	b.nattrs = 0
+	b.resetAttrs()
 	if null, err := b.null(); null || err != nil {
 		return err
 	}
@@ -416,9 +490,6 @@ func (b *builder) attributes() error {
 		return nil
 	}
 	for {
-		if b.nattrs == MaxAttrs {
-			return b.errorf("more than %d attributes", MaxAttrs)
-		}
 		k, err := b.indexedString()
 		if err != nil {
 			return err
@@ -433,12 +504,45 @@ func (b *builder) attributes() error {
 		if err != nil {
 			return err
 		}
-		b.appendAttr(k, v)
+		if b.nattrs < softAttrs {
+			b.appendAttr(k, v)
+		} else {
+			b.pastSoft(k, v)
+		}
 		more, err := b.more('}')
 		if err != nil || !more {
 			return err
 		}
 	}
+}
+
+// resetAttrs drops the attribute entries (a second Actor or Attributes
+// replaces the first).
+func (b *builder) resetAttrs() {
+	b.out = b.out[:b.attrStart]
+	b.nattrs = 0
+	b.truncated = false
+	b.keptAt = [len(keptAttrKeys)]int{}
+}
+
+// pastSoft handles an attribute past softAttrs: one of keptAttrKeys takes
+// an entry of its own (a repeated one replaces its entry: lookups return
+// the last one anyway), any other is left out. Either way the payload is
+// flagged truncated.
+func (b *builder) pastSoft(k, v slot) {
+	b.truncated = true
+	i := keptAttr(b.b, k)
+	if i < 0 {
+		return
+	}
+	if at := b.keptAt[i]; at != 0 {
+		e := b.out[b.attrStart+at*attrLen : b.attrStart+at*attrLen+attrLen]
+		binary.LittleEndian.PutUint64(e[0:8], uint64(k.off)|uint64(k.n)<<32)
+		binary.LittleEndian.PutUint64(e[8:16], uint64(v.off)|uint64(v.n)<<32)
+		return
+	}
+	b.keptAt[i] = b.nattrs
+	b.appendAttr(k, v)
 }
 
 // appendAttr appends one attribute entry: one capacity check and one
@@ -457,35 +561,17 @@ func (b *builder) appendAttr(k, v slot) {
 	b.nattrs++
 }
 
-// copyOnlyTime is the event time of a copy-only build, which the readers
-// need to order and resume: the number after the line's last ':' (where the
-// daemon writes timeNano), 0 if there is none.
-func copyOnlyTime(line []byte) int64 {
-	i := bytes.LastIndexByte(line, ':') + 1
-	if i == 0 {
-		return 0
-	}
-	end := i
-	for end < len(line) && '0' <= line[end] && line[end] <= '9' {
-		end++
-	}
-	v, _ := parseInt(line[i:end])
-	return v
-}
-
 // appendUnindexed appends to dst, grown once for the whole payload, a
-// payload of line whose fixed index is all zeros and which has no
-// attribute entry: Build fills the index in, and the copy-only build
-// (build tag dockerfleet_copyonly, for the benchmark's reference; the
-// compiler drops that branch from every other build) leaves it so. With
-// it, the plugin reads each line and hands it to Falco as it does, minus
-// Build's scan, which measures what the rest of the way costs
-// (docs/PERFORMANCE.md).
-func appendUnindexed(dst []byte, host string, line []byte) []byte {
-	out := grow(dst, SizeHint(len(host), len(line)))
+// payload of line whose flags and fixed index are all zeros and which has
+// no attribute entry: Build fills the index in. CopyOnly makes no more.
+func appendUnindexed(dst []byte, host string, context, line []byte) []byte {
+	out := grow(dst, SizeHintContext(len(host), len(context), len(line)))
 	out = append(out, Magic...)
+	out = append(out, 0, 0) // flags
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(host)))
 	out = append(out, host...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(context)))
+	out = append(out, context...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(line)))
 	out = append(out, line...)
 	return append(out, make([]byte, fixedIndex)...)

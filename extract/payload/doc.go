@@ -11,19 +11,22 @@
 // close to the cost of the plugin ABI itself. Everything a field needs is in
 // the payload, so a capture file replays with the same values.
 //
-// # Format (version DFv1, all integers little endian)
+// # Format (version DFv2, all integers little endian)
 //
 //	offset      size  content
-//	0           4     magic "DFv1"
-//	4           2     H: host label length
-//	6           H     host label (UTF-8)
-//	6+H         4     J: JSON line length
-//	10+H        J     the JSON line, byte for byte as given to Build
-//	10+H+J      72    9 slots of (uint32 offset, uint32 length), in this order:
+//	0           4     magic "DFv2"
+//	4           2     flags: bit 0 FlagTruncated, every other bit 0
+//	6           2     H: host label length
+//	8           H     host label (UTF-8)
+//	8+H         4     C: context length, at most MaxContextLen
+//	12+H        C     context: opaque enrichment bytes (Extra.Context)
+//	12+H+C      4     J: JSON line length
+//	16+H+C      J     the JSON line, byte for byte as given to Build
+//	16+H+C+J    72    9 slots of (uint32 offset, uint32 length), in this order:
 //	                  Type, Action, Actor.ID, scope, status, id, from, time, timeNano
-//	10+H+J+72   8     TimeNano (int64): timeNano, else (absent or 0) time*1e9, else 0
-//	10+H+J+80   2     N: number of Actor.Attributes entries
-//	10+H+J+82   16*N  per entry: key offset, key length, value offset, value length
+//	16+H+C+J+72 8     TimeNano (int64): timeNano, else (absent or 0) time*1e9, else 0
+//	16+H+C+J+80 2     N: number of Actor.Attributes entries indexed
+//	16+H+C+J+82 16*N  per entry: key offset, key length, value offset, value length
 //	                  (uint32 each), in the order of the line
 //
 // Offsets are relative to the start of the JSON line. A string slot covers
@@ -36,7 +39,14 @@
 // contents are returned as they are, with no copy. TimeNano is stored in
 // binary so that readers never parse a number; it is 0 when neither time
 // nor timeNano is in the line. A payload ends exactly after its last
-// attribute entry.
+// attribute entry. Parse refuses unknown flags and a context longer than
+// MaxContextLen; the context's contents are the enricher's business.
+//
+// FlagTruncated says that the line is not the daemon's whole line: a
+// Truncator reduced it to the stream's size limit (strings cut end with
+// CutMarker), or it holds more than MaxAttrs attributes, of which the index
+// keeps the first MaxAttrs-6 and then only the last of each of name,
+// image, execID, exitCode, signal and oldName.
 //
 // # JSON accepted by Build
 //
@@ -48,5 +58,7 @@
 // whatever its value. A member given twice counts once, the last one, as in
 // encoding/json; an attribute key given twice is kept twice in the index, and
 // lookups return the last one. Limits: see MaxLineLen, MaxHostLen,
-// MaxStringLen, MaxAttrs and MaxDepth.
+// MaxAttrs and MaxDepth; no string is limited but by the line. A line
+// longer than what may be delivered is first reduced by a Truncator, in
+// bounded memory as it is read, to a line Build takes.
 package payload

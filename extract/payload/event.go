@@ -19,11 +19,10 @@ type Event struct {
 	json     []byte
 	slots    [numSlots]slot
 	attrs    []byte // N entries of 16 bytes, bounds checked by Parse
+	context  []byte
 	timeNano int64
 	hasTime  bool
-
-	context   []byte
-	truncated bool
+	flags    uint16
 }
 
 // Parse checks a payload and returns its Event. Every offset of the index
@@ -35,13 +34,28 @@ func Parse(p []byte) (Event, error) {
 	if len(p) < headerLen || string(p[:4]) != Magic {
 		return ev, errors.New("payload: not a dockerfleet payload (bad magic)")
 	}
-	h := int(binary.LittleEndian.Uint16(p[4:]))
+	ev.flags = binary.LittleEndian.Uint16(p[4:])
+	if ev.flags&^knownFlags != 0 {
+		return ev, fmt.Errorf("payload: unknown flags %#04x", ev.flags&^knownFlags)
+	}
+	h := int(binary.LittleEndian.Uint16(p[6:]))
 	if len(p) < headerLen+h+4 {
 		return ev, fmt.Errorf("payload: truncated in the host label (%d bytes)", len(p))
 	}
 	ev.host = view(p[headerLen : headerLen+h])
-	j := int(binary.LittleEndian.Uint32(p[headerLen+h:]))
 	at := headerLen + h + 4
+	c := int(binary.LittleEndian.Uint32(p[at-4:]))
+	if c > MaxContextLen {
+		return ev, fmt.Errorf("payload: context of %d bytes, more than %d", c, MaxContextLen)
+	}
+	if len(p)-at < c+4 {
+		return ev, fmt.Errorf("payload: truncated in the context (%d bytes)", len(p))
+	}
+	if c > 0 {
+		ev.context = p[at : at+c : at+c]
+	}
+	at += c + 4
+	j := int(binary.LittleEndian.Uint32(p[at-4:]))
 	if j > len(p)-at || len(p)-at-j < fixedIndex {
 		return ev, fmt.Errorf("payload: truncated: JSON length %d does not fit in %d bytes", j, len(p))
 	}
@@ -52,9 +66,9 @@ func Parse(p []byte) (Event, error) {
 	}
 	ev.timeNano = int64(binary.LittleEndian.Uint64(idx[numSlots*8:]))
 	n := int(binary.LittleEndian.Uint16(idx[numSlots*8+8:]))
-	var err error
-	if ev.attrs, ev.context, ev.truncated, err = splitExtra(idx[fixedIndex:], n); err != nil {
-		return Event{}, err
+	ev.attrs = idx[fixedIndex:]
+	if len(ev.attrs) != n*attrLen {
+		return Event{}, fmt.Errorf("payload: %d attribute entries need %d bytes, %d left", n, n*attrLen, len(ev.attrs))
 	}
 	// One tight pass over every offset; the detailed error is worked out
 	// only when it fails.
@@ -155,8 +169,17 @@ func (e *Event) opt(i int) (string, bool) {
 // Host returns the label of the host the event came from.
 func (e *Event) Host() string { return e.host }
 
-// JSON returns the event line as the daemon sent it. It aliases the payload.
+// JSON returns the event line as the daemon sent it, or as a Truncator
+// reduced it (Truncated). It aliases the payload.
 func (e *Event) JSON() []byte { return e.json }
+
+// Truncated reports whether the daemon's line was cut to fit: reduced by
+// a Truncator, or holding more attributes than the index (MaxAttrs).
+func (e *Event) Truncated() bool { return e.flags&FlagTruncated != 0 }
+
+// Context returns the payload's enrichment context (Extra.Context), nil
+// when it has none. It aliases the payload.
+func (e *Event) Context() []byte { return e.context }
 
 // Type returns the event's Type (container, image, ...). Every payload has
 // one: Build refuses lines without it and Parse payloads without it.

@@ -202,7 +202,8 @@ func (b *builder) fastAttributes(i int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		if b.nattrs == MaxAttrs {
+		if b.nattrs == softAttrs {
+			// Past it, event() keeps only some: see pastSoft.
 			return 0, false
 		}
 		k, next, ok := b.fastStr(i)
@@ -270,7 +271,7 @@ func (b *builder) fastStr(i int) (slot, int, bool) {
 	}
 	b.i = i
 	off, n, esc, err := b.str()
-	if err != nil || n > MaxStringLen {
+	if err != nil {
 		return slot{}, 0, false
 	}
 	s := slot{uint32(off), uint32(n)}
@@ -299,12 +300,9 @@ func (b *builder) sameStr(i int, prev slot) (slot, int, bool) {
 }
 
 // plainSlot returns the slot of the plain string quoted at open and close
-// and the offset after it, or false when the string is too long.
+// and the offset after it.
 func plainSlot(open, close int) (slot, int, bool) {
-	if n := close - open - 1; n <= MaxStringLen {
-		return slot{uint32(open + 1), uint32(n)}, close + 1, true
-	}
-	return slot{}, 0, false
+	return slot{uint32(open + 1), uint32(close - open - 1)}, close + 1, true
 }
 
 // fastInteger scans the integer at i (a JSON number without fraction or

@@ -56,7 +56,15 @@ func FuzzParse(f *testing.F) {
 		f.Add(p)
 	}
 	f.Add([]byte(Magic))
-	f.Add([]byte("DFv1\x01\x00h\x00\x00\x00\x00"))
+	f.Add([]byte("DFv2\x00\x00\x01\x00h\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte("DFv2\x01\x00\x01\x00h\x02\x00\x00\x00{}\x00\x00\x00\x00"))
+	for _, l := range fixtures(f)[:3] {
+		p, _, err := BuildExtra(nil, "web-1", l, Extra{Truncated: true, Context: []byte(`{"k8s":{"pod":"p"}}`)})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, p []byte) {
 		if ev, err := Parse(p); err == nil {
 			touch(&ev)

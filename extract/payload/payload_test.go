@@ -6,6 +6,7 @@ package payload
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -372,13 +373,17 @@ func TestBuildLimits(t *testing.T) {
 	if _, _, err := Build(nil, "h", long); err == nil || !strings.Contains(err.Error(), "event line of") {
 		t.Errorf("long line: %v", err)
 	}
-	big := `{"Type":"a","Action":"` + strings.Repeat("x", MaxStringLen+1) + `"}`
-	if _, _, err := Build(nil, "h", []byte(big)); err == nil || !strings.Contains(err.Error(), "more than 65536") {
-		t.Errorf("long string: %v", err)
+	// No limit on a string but the line's: a label value or an exec
+	// command may be large.
+	big := `{"Type":"a","Action":"` + strings.Repeat("x", 70<<10) + `","Actor":{"Attributes":{"k":"` + strings.Repeat("v", 200<<10) + `"}}}`
+	out, meta, err := Build(nil, "h", []byte(big))
+	if err != nil || meta.Truncated {
+		t.Fatalf("long strings: %v, truncated %v", err, meta.Truncated)
 	}
-	ok := `{"Type":"a","Action":"` + strings.Repeat("x", MaxStringLen) + `"}`
-	if _, _, err := Build(nil, "h", []byte(ok)); err != nil {
-		t.Errorf("string of MaxStringLen: %v", err)
+	if ev, err := Parse(out); err != nil || len(ev.Action()) != 70<<10 || ev.Truncated() {
+		t.Errorf("long strings: %v", err)
+	} else if v, _ := ev.Attr("k"); len(v) != 200<<10 {
+		t.Errorf("long value: %d bytes", len(v))
 	}
 	attrs := func(n int) []byte {
 		var b strings.Builder
@@ -392,19 +397,100 @@ func TestBuildLimits(t *testing.T) {
 		b.WriteString(`}}}`)
 		return []byte(b.String())
 	}
-	out, _, err := Build(nil, "h", attrs(MaxAttrs))
-	if err != nil {
-		t.Fatalf("MaxAttrs attributes: %v", err)
+	// 1,100 labels (more than the former limit of 1,024) are indexed in
+	// full.
+	out, meta, err = Build(nil, "h", attrs(1100))
+	if err != nil || meta.Truncated {
+		t.Fatalf("1100 attributes: %v, truncated %v", err, meta.Truncated)
 	}
 	ev, err := Parse(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := ev.Attr(fmt.Sprintf("k%d", MaxAttrs-1)); ev.NumAttrs() != MaxAttrs || v != fmt.Sprintf("v%d", MaxAttrs-1) {
+	if v, _ := ev.Attr("k1099"); ev.NumAttrs() != 1100 || v != "v1099" {
 		t.Errorf("NumAttrs = %d, last = %q", ev.NumAttrs(), v)
 	}
-	if _, _, err := Build(nil, "h", attrs(MaxAttrs+1)); err == nil || !strings.Contains(err.Error(), "more than 1024 attributes") {
-		t.Errorf("too many attributes: %v", err)
+}
+
+// TestBuildTooManyAttributes: past MaxAttrs, the first attributes and
+// the kept keys (whichever come last) are indexed, and the payload is
+// flagged truncated, never refused.
+func TestBuildTooManyAttributes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"first",`)
+	for i := range MaxAttrs + 100 {
+		fmt.Fprintf(&b, `"k%d":"v",`, i)
+	}
+	b.WriteString(`"exitCode":"0","image":"busybox","n\u0061me":"web","name":"web2","signal":"9","zz":"dropped"}}}`)
+	for _, build := range []func([]byte, string, []byte) ([]byte, Meta, error){Build, refBuild} {
+		out, meta, err := build(nil, "h", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := Parse(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !meta.Truncated || !ev.Truncated() {
+			t.Errorf("not flagged truncated")
+		}
+		if ev.NumAttrs() != softAttrs+4 {
+			t.Errorf("NumAttrs %d, want %d", ev.NumAttrs(), softAttrs+4)
+		}
+		for k, want := range map[string]string{"name": "web2", "image": "busybox", "exitCode": "0", "signal": "9", "k0": "v"} {
+			if v, ok := ev.Attr(k); !ok || v != want {
+				t.Errorf("%s = %q, %v; want %q", k, v, ok, want)
+			}
+		}
+		if _, ok := ev.Attr("zz"); ok {
+			t.Errorf("an attribute past the limit was kept")
+		}
+	}
+}
+
+// TestBuildExtra: the flag and the context reach the payload, Parse
+// returns them, and Build equals BuildExtra with no Extra.
+func TestBuildExtra(t *testing.T) {
+	line := fixtures(t)[3]
+	ctx := []byte(`{"k8s.pod":"web-0"}`)
+	out, meta, err := BuildExtra([]byte("keep"), "h", line, Extra{Truncated: true, Context: ctx})
+	if err != nil || !meta.Truncated {
+		t.Fatalf("BuildExtra: %v, %+v", err, meta)
+	}
+	ev, err := Parse(out[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.Truncated() || string(ev.Context()) != string(ctx) || string(ev.JSON()) != string(line) {
+		t.Errorf("truncated %v, context %q, json %q", ev.Truncated(), ev.Context(), ev.JSON())
+	}
+	plain, _, _ := Build(nil, "h", line)
+	extra, _, _ := BuildExtra(nil, "h", line, Extra{})
+	if string(plain) != string(extra) {
+		t.Errorf("Build differs from BuildExtra with no Extra")
+	}
+	if ev, _ := Parse(plain); ev.Truncated() || ev.Context() != nil {
+		t.Errorf("plain payload: truncated %v, context %q", ev.Truncated(), ev.Context())
+	}
+	if len(out)-4 > MaxSizeContext(1, len(ctx), len(line)) || len(out)-4 > SizeHintContext(1, len(ctx), len(line)) {
+		t.Errorf("payload of %d bytes, more than MaxSizeContext or SizeHintContext", len(out)-4)
+	}
+	if _, _, err := BuildExtra(nil, "h", line, Extra{Context: make([]byte, MaxContextLen+1)}); err == nil || !strings.Contains(err.Error(), "context of") {
+		t.Errorf("long context: %v", err)
+	}
+	if _, _, err := BuildExtra(nil, "h", line, Extra{Context: make([]byte, MaxContextLen)}); err != nil {
+		t.Errorf("context of MaxContextLen: %v", err)
+	}
+	// Parse refuses unknown flags and a context over the limit.
+	bad := slices.Clone(out[4:])
+	bad[4] |= 2
+	if _, err := Parse(bad); err == nil || !strings.Contains(err.Error(), "unknown flags") {
+		t.Errorf("unknown flag: %v", err)
+	}
+	bad = slices.Clone(out[4:])
+	binary.LittleEndian.PutUint32(bad[headerLen+1:], MaxContextLen+1)
+	if _, err := Parse(bad); err == nil || !strings.Contains(err.Error(), "context of") {
+		t.Errorf("long context: %v", err)
 	}
 }
 
@@ -549,8 +635,11 @@ func TestEventTypesAreInterned(t *testing.T) {
 // the header, host and line of a payload, then an index of zeros, which
 // Parse refuses (no Type): a copy-only build cannot pass for the plugin.
 func TestBuildCopyOnly(t *testing.T) {
-	p := appendUnindexed([]byte("x"), "h-0", floodLine)
-	want := append([]byte("x"+Magic+"\x03\x00h-0"), byte(len(floodLine)), byte(len(floodLine)>>8), 0, 0)
+	p, meta, err := CopyOnly([]byte("x"), "h-0", floodLine, Extra{})
+	if err != nil || meta.TimeNano != 1700000000123456789 {
+		t.Fatalf("CopyOnly: %v, %+v", err, meta)
+	}
+	want := append([]byte("x"+Magic+"\x00\x00\x03\x00h-0\x00\x00\x00\x00"), byte(len(floodLine)), byte(len(floodLine)>>8), 0, 0)
 	want = append(append(want, floodLine...), make([]byte, fixedIndex)...)
 	if !bytes.Equal(p, want) {
 		t.Fatalf("copy-only payload:\n%q\nwant\n%q", p, want)

@@ -4,8 +4,9 @@
 package payload
 
 // This file keeps the first, byte-at-a-time implementation of Build as a
-// reference: the optimised Build must produce the same payload (DFv1 is
-// read from capture files, so it may never change for the same input) and
+// reference: the optimised Build must produce the same payload (a format
+// version is read from capture files, so it may never change for the same
+// input) and
 // accept and refuse the same lines. Tests and FuzzBuild compare the two.
 
 import (
@@ -13,6 +14,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -25,6 +27,8 @@ type refBuilder struct {
 	out       []byte // dst being built
 	attrStart int    // offset in out of the first attribute entry
 	nattrs    int
+	truncated bool
+	keptAt    map[string]int // entry number of a kept key past softAttrs
 }
 
 // refBuild appends to dst the payload of one event line read from host, and
@@ -36,6 +40,13 @@ type refBuilder struct {
 // refBuild allocates nothing but the growth of dst (and, rarely, a Meta string
 // for an unknown or escaped Type or Action).
 func refBuild(dst []byte, host string, line []byte) ([]byte, Meta, error) {
+	return refBuildExtra(dst, host, line, Extra{})
+}
+
+func refBuildExtra(dst []byte, host string, line []byte, x Extra) ([]byte, Meta, error) {
+	if len(x.Context) > MaxContextLen {
+		return dst, Meta{}, fmt.Errorf("payload: context of %d bytes, more than %d", len(x.Context), MaxContextLen)
+	}
 	if host == "" {
 		return dst, Meta{}, errors.New("payload: empty host label")
 	}
@@ -49,10 +60,14 @@ func refBuild(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 		return dst, Meta{}, fmt.Errorf("payload: event line of %d bytes, more than %d", len(line), MaxLineLen)
 	}
 	b := refBuilder{refScanner: refScanner{b: line}}
-	out := refGrow(dst, SizeHint(len(host), len(line)))
+	out := refGrow(dst, SizeHintContext(len(host), len(x.Context), len(line)))
+	start := len(out)
 	out = append(out, Magic...)
+	out = append(out, 0, 0)
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(host)))
 	out = append(out, host...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(x.Context)))
+	out = append(out, x.Context...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(line)))
 	out = append(out, line...)
 	indexAt := len(out)
@@ -65,6 +80,10 @@ func refBuild(dst []byte, host string, line []byte) ([]byte, Meta, error) {
 		return dst, Meta{}, err
 	}
 	out = b.out
+	if x.Truncated || b.truncated {
+		meta.Truncated = true
+		out[start+4] = FlagTruncated
+	}
 	for i, s := range b.slots {
 		binary.LittleEndian.PutUint32(out[indexAt+8*i:], s.off)
 		binary.LittleEndian.PutUint32(out[indexAt+8*i+4:], s.n)
@@ -222,14 +241,9 @@ func (b *refBuilder) member() error {
 
 // indexedString consumes a string value and returns its slot.
 func (b *refBuilder) indexedString() (slot, error) {
-	at := b.i
 	off, n, esc, err := b.str()
 	if err != nil {
 		return slot{}, err
-	}
-	if n > MaxStringLen {
-		b.i = at
-		return slot{}, b.errorf("string of %d bytes, more than %d", n, MaxStringLen)
 	}
 	s := slot{uint32(off), uint32(n)}
 	if esc {
@@ -241,8 +255,7 @@ func (b *refBuilder) indexedString() (slot, error) {
 // actor scans the Actor object (or null). A second Actor replaces the first.
 func (b *refBuilder) actor() error {
 	b.slots[slotActorID] = slot{}
-	b.out = b.out[:b.attrStart]
-	b.nattrs = 0
+	b.resetAttrs()
 	if null, err := b.null(); null || err != nil {
 		return err
 	}
@@ -292,8 +305,7 @@ func (b *refBuilder) actor() error {
 // attributes scans Actor.Attributes (or null), appending one index entry per
 // member. A second Attributes replaces the first.
 func (b *refBuilder) attributes() error {
-	b.out = b.out[:b.attrStart]
-	b.nattrs = 0
+	b.resetAttrs()
 	if null, err := b.null(); null || err != nil {
 		return err
 	}
@@ -305,9 +317,6 @@ func (b *refBuilder) attributes() error {
 		return nil
 	}
 	for {
-		if b.nattrs == MaxAttrs {
-			return b.errorf("more than %d attributes", MaxAttrs)
-		}
 		k, err := b.indexedString()
 		if err != nil {
 			return err
@@ -322,16 +331,42 @@ func (b *refBuilder) attributes() error {
 		if err != nil {
 			return err
 		}
+		// Past the first MaxAttrs-6 attributes, only the kept keys get
+		// an entry, one each (the last of them).
+		if b.nattrs >= MaxAttrs-len(keptAttrKeys) {
+			b.truncated = true
+			key := string(appendUnescaped(nil, b.b[k.off:k.off+k.n&^EscapeFlag]))
+			if !slices.Contains(keptAttrKeys[:], key) || k.n&^EscapeFlag > 64 {
+				goto next
+			}
+			if at, ok := b.keptAt[key]; ok {
+				e := b.out[b.attrStart+16*at:]
+				binary.LittleEndian.PutUint32(e, k.off)
+				binary.LittleEndian.PutUint32(e[4:], k.n)
+				binary.LittleEndian.PutUint32(e[8:], v.off)
+				binary.LittleEndian.PutUint32(e[12:], v.n)
+				goto next
+			}
+			b.keptAt[key] = b.nattrs
+		}
 		b.out = binary.LittleEndian.AppendUint32(b.out, k.off)
 		b.out = binary.LittleEndian.AppendUint32(b.out, k.n)
 		b.out = binary.LittleEndian.AppendUint32(b.out, v.off)
 		b.out = binary.LittleEndian.AppendUint32(b.out, v.n)
 		b.nattrs++
+	next:
 		more, err := b.more('}')
 		if err != nil || !more {
 			return err
 		}
 	}
+}
+
+func (b *refBuilder) resetAttrs() {
+	b.out = b.out[:b.attrStart]
+	b.nattrs = 0
+	b.truncated = false
+	b.keptAt = map[string]int{}
 }
 
 // refStrClass classifies the bytes of a JSON string: 0 plain ASCII, 1 the end
@@ -723,7 +758,7 @@ func TestParseIntSameAsReference(t *testing.T) {
 // other members of any type, escapes in keys, strings ending at the last
 // bytes of a line, and numbers of every form.
 func TestBuildSameAsReferenceCrafted(t *testing.T) {
-	long := strings.Repeat("a", MaxStringLen)
+	long := strings.Repeat("a", 64<<10)
 	for _, l := range []string{
 		`{"Type":"a","Action":"b"}`,
 		`{"Type":"a","Action":"b","Type":"c"}`,

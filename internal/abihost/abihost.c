@@ -61,6 +61,13 @@ const char* abihost_get_last_error(const plugin_api* p, uintptr_t s) {
 	return e ? e : "";
 }
 
+int abihost_has_metrics(const plugin_api* p) { return p->get_metrics != NULL; }
+
+ss_plugin_metric* abihost_get_metrics(const plugin_api* p, uintptr_t s, uint32_t* n) {
+	*n = 0;
+	return p->get_metrics((ss_plugin_t*)s, n);
+}
+
 uintptr_t abihost_open(const plugin_api* p, uintptr_t s, const char* params, ss_plugin_rc* rc) {
 	return (uintptr_t)p->open((ss_plugin_t*)s, params, rc);
 }

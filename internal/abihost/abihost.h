@@ -64,4 +64,6 @@ ss_plugin_rc abihost_next_batch(const plugin_api* p, uintptr_t s, uintptr_t h, a
 ss_plugin_rc abihost_drain(const plugin_api* p, uintptr_t s, uintptr_t h, uint64_t want, abihost_drain_stats* st);
 ss_plugin_rc abihost_extract(const plugin_api* p, uintptr_t s, const ss_plugin_event_input* e, ss_plugin_field_extract_input* in);
 void abihost_init_extract_input(ss_plugin_field_extract_input* in, uintptr_t owner);
+int abihost_has_metrics(const plugin_api* p);
+ss_plugin_metric* abihost_get_metrics(const plugin_api* p, uintptr_t s, uint32_t* n);
 void abihost_call_log_fn(uintptr_t owner, const char* component, const char* msg, uint32_t sev);

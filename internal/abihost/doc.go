@@ -8,12 +8,15 @@
 // next_batch, extract_fields once per field per event with an incrementing
 // event number, event_to_string, close, destroy.
 //
-// It exists for tests, benchmarks and the dockerfleet-tail command: whatever
+// It exists for tests, benchmarks and the dockerfleet command (tail): whatever
 // passes here went through the real ABI, not through Go calls into the
 // plugin's packages.
 //
 // The C files in loader/ are copied verbatim from
-// github.com/falcosecurity/plugin-sdk-go v0.8.3 (pkg/loader and pkg/sdk).
+// github.com/falcosecurity/plugin-sdk-go v0.8.3 (pkg/loader and pkg/sdk)
+// because cgo compiles only the C files of the package's own directory and
+// includes only paths known when the file is written, not the module
+// cache's; TestLoaderFilesMatchSDK keeps them equal to the SDK in go.mod.
 // Upstream, in falcosecurity/libs, plugin_loader.c includes
 // <plugin/plugin_api.h> and <libscap/strl.h>; the SDK's patches (kept in its
 // pkg/loader) flatten the include paths and bring private

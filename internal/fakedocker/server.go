@@ -28,6 +28,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,6 +97,7 @@ type Server struct {
 	// floodType and floodChurn shape the flood (SetFloodShape).
 	floodType  string
 	floodChurn int
+	skew       time.Duration // the daemon's clock minus the real one (SetClock)
 	listeners  []net.Listener
 	closed     chan struct{}
 
@@ -214,7 +216,12 @@ func (s *Server) Publish(ev Event) (seq uint64, timeNano int64) {
 	attrs["seq"] = strconv.FormatUint(s.seq, 10)
 	t := ev.TimeNano
 	if t == 0 {
-		t = max(time.Now().UnixNano(), s.lastNano+1)
+		t = max(s.nowLocked().UnixNano(), s.lastNano+1)
+		if s.skew < 0 {
+			// A clock stepped back: its events are dated by it, even
+			// before the ones it stamped earlier.
+			t = s.nowLocked().UnixNano()
+		}
 	}
 	s.lastNano = max(s.lastNano, t)
 	msg := events.Message{
@@ -263,6 +270,26 @@ func (s *Server) send(sub *subscriber, line []byte) {
 		s.slowDrops.Add(1)
 	}
 }
+
+// SetClock sets the daemon's clock to the real one plus skew: /info's
+// SystemTime, the Date header, the time of events published without
+// TimeNano and the end of an `until` wait follow it. A negative skew after
+// events were published is a clock stepped back (NTP, a restored VM): new
+// events are then dated before older ones, as dockerd does.
+func (s *Server) SetClock(skew time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skew = skew
+}
+
+// now is the daemon's clock.
+func (s *Server) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time { return time.Now().Add(s.skew) }
 
 // SetDropAfter makes every stream opened from now on drop its connection
 // (no clean end of the chunked response) after writing n events, replayed
@@ -356,6 +383,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
+	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
 	h.Set("Api-Version", APIVersion)
 	h.Set("Docker-Experimental", "false")
 	h.Set("Ostype", "linux")
@@ -378,7 +406,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		writeJSON(w, map[string]any{
 			"ID": id, "Name": s.name, "ServerVersion": ServerVersion,
-			"SystemTime": time.Now().Format(time.RFC3339Nano), "OSType": "linux",
+			"SystemTime": s.now().Format(time.RFC3339Nano), "OSType": "linux",
 		})
 	case p == "/events" && r.Method == http.MethodGet:
 		s.events(w, r)
@@ -444,6 +472,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if until != 0 && until < since {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("`since` time (%s) cannot be after `until` time (%s)", q.Get("since"), q.Get("until")))
+		return
+	}
 	s.streams.Add(1)
 	defer s.streams.Add(-1)
 
@@ -452,13 +484,21 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	sub := &subscriber{ch: make(chan []byte, subscriberBuffer), filter: f, kill: make(chan struct{})}
 	var replay [][]byte
 	if since != 0 || until != 0 {
-		for i := range s.ring {
+		// As dockerd (daemon/events loadBufferedEvents): from the newest
+		// back, stopping at the first event older than since, so that
+		// events out of time order (a clock stepped back) hide older ones.
+		for i := len(s.ring) - 1; i >= 0; i-- {
 			m := &s.ring[i].msg
-			if m.TimeNano >= since && (until == 0 || m.TimeNano <= until) && f.match(m) {
+			if m.TimeNano < since {
+				break
+			}
+			if (until == 0 || m.TimeNano <= until) && f.match(m) {
 				replay = append(replay, s.ring[i].line)
 			}
 		}
+		slices.Reverse(replay)
 	}
+	daemonNow := s.nowLocked()
 	if !flood {
 		s.subs[sub] = struct{}{}
 	}
@@ -496,7 +536,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	var untilC <-chan time.Time
 	if until != 0 {
-		d := time.Until(time.Unix(0, until))
+		// dockerd holds a request whose until is in its future open
+		// until then.
+		d := time.Unix(0, until).Sub(daemonNow)
 		if d <= 0 {
 			return // a past until: the replay is all
 		}

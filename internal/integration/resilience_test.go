@@ -20,7 +20,7 @@ import (
 
 // resilienceConfig reconnects quickly and repeats stream_still_down every
 // second, so that the faults below play out in seconds.
-const resilienceConfig = `{"reconnect": {"minBackoff": "50ms", "maxBackoff": "500ms"}, "stillDownInterval": "1s"}`
+const resilienceConfig = `{"reconnect": {"minBackoff": "100ms", "maxBackoff": "500ms"}, "stillDownInterval": "1s"}`
 
 // producer makes volume events on a daemon (create, then destroy) until
 // stopped: cheap, real events, two per iteration.

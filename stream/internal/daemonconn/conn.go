@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright (C) 2026 The dockerfleet Authors
 
-package stream
+package daemonconn
 
 import (
 	"bufio"
@@ -20,11 +20,9 @@ import (
 	"github.com/dockerfleet/dockerfleet/hosts"
 )
 
-// The live event stream has a connection of its own, owned by the
-// watcher's goroutine: it writes the request, reads the response headers,
-// then reads the body in that goroutine. A net/http connection would cost
-// an idle host two more goroutines (its read and write loops), their
-// stacks and 5 KiB of buffers, times thousands of hosts.
+// The live event stream has a connection of its own, read in the
+// caller's goroutine: a net/http connection would add its read and write
+// goroutines and their buffers to every idle host (docs/PERFORMANCE.md).
 const (
 	// headerBufferSize buffers the response headers only (dockerd's are
 	// about 250 bytes; longer lines are assembled by textproto). It is
@@ -38,11 +36,11 @@ const (
 	maxChunkLine = 4 << 10
 )
 
-// dialEvents sends GET path?q on a connection of its own and returns the
+// OpenEvents sends GET path?q on a connection of its own and returns the
 // response body once the daemon answered 200 OK. Closing the body closes
 // the connection; so does the end of ctx, at any time (a blocked dial,
 // write or read then fails at once), until the body is closed.
-func dialEvents(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, version, path string, q url.Values) (io.ReadCloser, error) {
+func OpenEvents(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, version, path string, q url.Values) (*Body, error) {
 	req, err := ep.NewRequest(ctx, version, http.MethodGet, path, q)
 	if err != nil {
 		return nil, err
@@ -62,40 +60,12 @@ func dialEvents(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer, version
 	if sc, ok := conn.(syscall.Conn); ok {
 		// A plain socket (not TLS, whose records are read and decrypted
 		// in crypto/tls's own buffers): the reader can wait for data
-		// without a buffer (waitReadable).
+		// without a buffer (WaitReadable).
 		if raw, err := sc.SyscallConn(); err == nil {
 			body.raw = raw
 		}
 	}
 	return body, nil
-}
-
-// dialPing sends GET /_ping (unversioned, like the client's own ping) on
-// a connection of its own, closed afterwards, and returns the status code.
-// A ping through the client's transport left 20-25 KiB of garbage per
-// host and round (a connection with its goroutines and buffers), which at
-// 1,000 hosts set the pace of the garbage collector and the resident size
-// of an idle fleet.
-func dialPing(ctx context.Context, ep hosts.Endpoint, d *hosts.Dialer) (int, error) {
-	req, err := ep.NewRequest(ctx, "", http.MethodGet, "/_ping", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Close = true
-	conn, err := d.Dial(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	resp, _, err := exchange(conn, req)
-	if err != nil {
-		return 0, err
-	}
-	// "OK", or an error text: read a little so that the daemon's write
-	// does not fail, and no more.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-	return resp.StatusCode, nil
 }
 
 // exchange writes req on conn and reads the response headers through a
@@ -123,15 +93,15 @@ func exchange(conn net.Conn, req *http.Request) (*http.Response, *bufio.Reader, 
 
 // readResponse writes req (of path, unversioned, for errors) on conn and
 // reads the response headers.
-func readResponse(conn net.Conn, req *http.Request, path string) (*eventsBody, error) {
+func readResponse(conn net.Conn, req *http.Request, path string) (*Body, error) {
 	resp, br, err := exchange(conn, req)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(path, resp)
+		return nil, StatusError(path, resp)
 	}
-	b := &eventsBody{conn: conn, pre: br}
+	b := &Body{conn: conn, pre: br}
 	if len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
 		// Not what dockerd sends, but valid HTTP: a body delimited by its
 		// length or by the end of the connection, read through net/http's
@@ -141,9 +111,9 @@ func readResponse(conn net.Conn, req *http.Request, path string) (*eventsBody, e
 	return b, nil
 }
 
-// statusError is the error of a response other than 200 OK, with the
+// StatusError is the error of a response other than 200 OK, with the
 // daemon's message when its body has one.
-func statusError(path string, resp *http.Response) error {
+func StatusError(path string, resp *http.Response) error {
 	defer resp.Body.Close()
 	var msg struct{ Message string }
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&msg)
@@ -168,12 +138,12 @@ func (h *headerLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// eventsBody is the body of a response read on a connection of its own.
+// Body is the body of a response read on a connection of its own.
 // A chunked body (dockerd's) is decoded in place in the caller's buffer:
 // the connection is read straight into it, so that the event data is
 // neither buffered twice nor held in a buffer of its own while the host
 // is idle.
-type eventsBody struct {
+type Body struct {
 	conn  net.Conn
 	stop  func() bool   // ends the context.AfterFunc that closes conn
 	pre   *bufio.Reader // bytes read past the headers; nil once drained
@@ -183,13 +153,13 @@ type eventsBody struct {
 	raw   syscall.RawConn // conn's socket, when it is a plain one; else nil
 }
 
-// waitReadable waits until the body can be read without blocking: data,
+// WaitReadable waits until the body can be read without blocking: data,
 // the end of the stream or an error has come. It reads nothing, so the
 // caller needs no buffer while it waits: a fleet's idle hosts hold none
 // (see lineReader). Without a plain socket under it, it returns at once;
 // an error of the wait (the connection closed under it) is left to the
 // Read that follows, which meets it too.
-func (b *eventsBody) waitReadable() {
+func (b *Body) WaitReadable() {
 	if b.raw == nil || b.plain != nil || b.err != nil || (b.pre != nil && b.pre.Buffered() > 0) {
 		return
 	}
@@ -204,7 +174,7 @@ func (b *eventsBody) waitReadable() {
 
 // Read reads decoded body bytes; io.EOF after the last chunk, and
 // io.ErrUnexpectedEOF when the connection ends before it (as net/http).
-func (b *eventsBody) Read(p []byte) (int, error) {
+func (b *Body) Read(p []byte) (int, error) {
 	if b.plain != nil {
 		return b.plain.Read(p)
 	}
@@ -239,7 +209,7 @@ func (b *eventsBody) Read(p []byte) (int, error) {
 }
 
 // Close closes the connection; it may be called more than once.
-func (b *eventsBody) Close() error {
+func (b *Body) Close() error {
 	if b.stop != nil {
 		b.stop()
 	}

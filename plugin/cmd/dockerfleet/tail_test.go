@@ -6,7 +6,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,26 +19,26 @@ import (
 )
 
 // Built by TestMain: the abihost test plugin and this command.
-var testPlugin, tailBin string
+var testPlugin, dockerfleetBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
 
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "dockerfleet-tail-test-")
+	dir, err := os.MkdirTemp("", "dockerfleet-cmd-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
 	testPlugin = filepath.Join(dir, "libabitest.so")
-	tailBin = filepath.Join(dir, "dockerfleet-tail")
+	dockerfleetBin = filepath.Join(dir, "dockerfleet")
 	// Neither is race-instrumented: a -race c-shared library cannot be
-	// loaded, and the binary only serves the signal test.
+	// loaded, and the binary only serves the tests that need a process.
 	for _, b := range [][]string{
 		{"-buildmode=c-shared", "-o", testPlugin, "../../../internal/abihost/testdata/testplugin"},
-		{"-o", tailBin, "."},
+		{"-o", dockerfleetBin, "."},
 	} {
 		cmd := exec.Command("go", append([]string{"build"}, b...)...)
 		cmd.Env = append(os.Environ(), "GOFLAGS=")
@@ -51,15 +50,13 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-func runTail(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func tailCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
+	return runCmd(t, append([]string{"tail"}, args...)...)
 }
 
 func TestPrintsStringForms(t *testing.T) {
-	code, out, errs := runTail(t, "-plugin", testPlugin, "-init", `{"message":"tail"}`, "-open", "3")
+	code, out, errs := tailCmd(t, "-plugin", testPlugin, "-init", `{"message":"tail"}`, "-open", "3")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -75,7 +72,7 @@ func TestPrintsStringForms(t *testing.T) {
 }
 
 func TestPrintsFields(t *testing.T) {
-	code, out, errs := runTail(t, "-plugin", testPlugin, "-n", "11",
+	code, out, errs := tailCmd(t, "-plugin", testPlugin, "-n", "11",
 		"-fields", "test.count, test.attr[parity],test.attr[none],test.digits,test.even")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -91,7 +88,7 @@ func TestPrintsFields(t *testing.T) {
 
 func TestStopsAfterDuration(t *testing.T) {
 	start := time.Now()
-	code, out, errs := runTail(t, "-plugin", testPlugin, "-for", "200ms", "-fields", "test.count")
+	code, out, errs := tailCmd(t, "-plugin", testPlugin, "-for", "200ms", "-fields", "test.count")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -118,7 +115,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"-plugin", testPlugin, "-open", "many"}, exitError, `open params "many"`},
 		{[]string{"-plugin", testPlugin, "-fields", "test.fail"}, exitError, "test.fail always fails"},
 	} {
-		code, _, errs := runTail(t, c.args...)
+		code, _, errs := tailCmd(t, c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)
 		}
@@ -129,7 +126,7 @@ func TestErrors(t *testing.T) {
 // does, which plugin-sdk-go v0.8.3 only survives in a process where no
 // earlier plugin state was destroyed (see package abihost).
 func TestBadInitConfig(t *testing.T) {
-	cmd := exec.Command(tailBin, "-plugin", testPlugin, "-init", `{"bogus":true}`)
+	cmd := exec.Command(dockerfleetBin, "tail", "-plugin", testPlugin, "-init", `{"bogus":true}`)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	err := cmd.Run()
@@ -150,7 +147,7 @@ func TestSplitFields(t *testing.T) {
 // SIGINT and SIGTERM once it prints: it must close and exit 0 promptly.
 func TestSignalStopsCleanly(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		cmd := exec.Command(tailBin, "-plugin", testPlugin, "-fields", "test.count")
+		cmd := exec.Command(dockerfleetBin, "tail", "-plugin", testPlugin, "-fields", "test.count")
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright (C) 2026 The dockerfleet Authors
 
-// Command dockerfleet-tail loads a Falco plugin library (libdockerfleet.so)
+// dockerfleet tail loads a Falco plugin library (libdockerfleet.so)
 // through the plugin C ABI, as Falco would, opens its event stream and
 // prints every event as it arrives: its string form (event_to_string), or
 // the fields asked for. It stops cleanly (close, destroy) at the end of the
 // stream, after -n events, after -for, or on SIGINT/SIGTERM.
 //
-//	dockerfleet-tail -plugin ./libdockerfleet.so -init '{}' \
+//	dockerfleet tail -plugin ./libdockerfleet.so -init '{}' \
 //	    -open 'unix:///var/run/docker.sock' [-fields docker.host,docker.type] [-n N] [-for 10s]
+
 package main
 
 import (
@@ -18,40 +19,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dockerfleet/dockerfleet/internal/abihost"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
-
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
-type options struct {
+// tailOptions are the flags of dockerfleet tail.
+type tailOptions struct {
 	plugin, init, open string
 	fields             []string
 	n                  int
 	dur                time.Duration
 }
 
-func parseArgs(args []string, stderr io.Writer) (options, error) {
-	var o options
+func parseTailArgs(args []string, stderr io.Writer) (tailOptions, error) {
+	var o tailOptions
 	var fields string
-	fs := flag.NewFlagSet("dockerfleet-tail", flag.ContinueOnError)
+	fs := flag.NewFlagSet("dockerfleet tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.plugin, "plugin", "", "path of the plugin library (required), e.g. ./libdockerfleet.so")
 	fs.StringVar(&o.init, "init", "", "init_config passed to the plugin (JSON)")
@@ -114,24 +99,24 @@ func splitFields(s string) ([]string, error) {
 	return out, nil
 }
 
-// run is the command without the process around it: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseArgs(args, stderr)
+// runTail is the command without the process around it: it returns the exit code.
+func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseTailArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "dockerfleet-tail: %v\n", err)
+		fmt.Fprintf(stderr, "dockerfleet tail: %v\n", err)
 		return exitUsage
 	}
 	if err := tail(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "dockerfleet-tail: %v\n", err)
+		fmt.Fprintf(stderr, "dockerfleet tail: %v\n", err)
 		return exitError
 	}
 	return exitOK
 }
 
-func tail(ctx context.Context, o options, stdout, stderr io.Writer) error {
+func tail(ctx context.Context, o tailOptions, stdout, stderr io.Writer) error {
 	p, err := abihost.Load(o.plugin)
 	if err != nil {
 		return err
@@ -194,12 +179,12 @@ func tail(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("writing output: %w", err)
 		}
 		if eof {
-			fmt.Fprintf(stderr, "dockerfleet-tail: end of stream after %d events\n", printed)
+			fmt.Fprintf(stderr, "dockerfleet tail: end of stream after %d events\n", printed)
 			return nil
 		}
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		fmt.Fprintf(stderr, "dockerfleet-tail: stopped after %d events\n", printed)
+		fmt.Fprintf(stderr, "dockerfleet tail: stopped after %d events\n", printed)
 	}
 	return nil
 }

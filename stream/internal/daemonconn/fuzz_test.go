@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright (C) 2026 The dockerfleet Authors
 
-package stream
+package daemonconn
 
 import (
 	"bytes"
