@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockerfleet/dockerfleet/extract/inspected"
 	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
@@ -100,5 +101,63 @@ func TestLongLinesDeliveredTruncated(t *testing.T) {
 	}
 	if st := f.Stats()[0]; st.Malformed != 1 {
 		t.Errorf("stats %+v: want 1 malformed", st)
+	}
+}
+
+// TestEnrichedLongLineKeepsTruncated: a line past MaxLineSize of a
+// container whose inspect is pending (so the line is held, then built again
+// with the summary) is delivered flagged truncated and enriched: the
+// enrichment adds its context to the reader's Extra, it does not replace
+// it.
+func TestEnrichedLongLineKeepsTruncated(t *testing.T) {
+	srv := fakedocker.New("d1")
+	defer srv.Close()
+	srv.SetInspect(fakedocker.InspectOK, 50*time.Millisecond)
+	eps := unixHosts(t, srv, t.TempDir(), "h", 1)
+	o := testOptions()
+	o.MaxLineSize = 64 << 10
+	o.Enrich = enrichOn()
+	f := startFleet(t, eps, o)
+	ch := make(chan payload.Event, 100)
+	go func() {
+		defer close(ch)
+		for b := range f.Batches() {
+			for _, e := range b.Events {
+				p, err := payload.Parse(bytes.Clone(e.Payload))
+				if err != nil {
+					t.Errorf("payload: %v", err)
+					continue
+				}
+				ch <- p
+			}
+		}
+	}()
+	// The stream is up once its stream_up is out.
+	for up := false; !up; {
+		select {
+		case p := <-ch:
+			up = p.Type() == HealthType && p.Action() == ActionStreamUp
+		case <-time.After(10 * time.Second):
+			t.Fatal("no stream_up")
+		}
+	}
+	srv.PublishRaw(sizedLine(t, o.MaxLineSize+1, 2))
+	for {
+		select {
+		case p := <-ch:
+			if p.Type() != "container" {
+				continue
+			}
+			c, err := inspected.Decode(p.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Truncated() || c.Container == nil || !c.Container.Inspected || c.Daemon == nil {
+				t.Errorf("truncated %v, context %+v: want a truncated event with its container's and daemon's summaries", p.Truncated(), c)
+			}
+			return
+		case <-time.After(10 * time.Second):
+			t.Fatal("no container event")
+		}
 	}
 }
