@@ -39,6 +39,9 @@ type Config struct {
 	BatchSize uint32 `json:"batchSize"`
 	// UseAsync turns on the SDK's async extraction.
 	UseAsync bool `json:"useAsync"`
+	// InventoryInterval is how often the inventory files of open_params
+	// are checked for changes.
+	InventoryInterval Duration `json:"inventoryInterval"`
 	// Shard keeps this Falco's share of a fleet watched by several.
 	Shard ShardConfig `json:"shard"`
 }

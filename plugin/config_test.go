@@ -28,6 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 		BufferSize:        32768,
 		MaxEventSize:      65536,
 		BatchSize:         128,
+		InventoryInterval: Duration(2 * time.Second),
 		Shard:             ShardConfig{Count: 1},
 	}
 	if got := DefaultConfig(); !reflect.DeepEqual(got, want) {
@@ -66,6 +67,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		"maxEventSize": 2048,
 		"batchSize": 512,
 		"useAsync": true,
+		"inventoryInterval": "500ms",
 		"shard": {"count": 4, "fromPodName": true}
 	}`
 	cfg, err := ParseConfig(raw)
@@ -83,6 +85,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		MaxEventSize:      2048,
 		BatchSize:         512,
 		UseAsync:          true,
+		InventoryInterval: Duration(500 * time.Millisecond),
 		Shard:             ShardConfig{Count: 4, FromPodName: true},
 	}
 	if !reflect.DeepEqual(cfg, want) {

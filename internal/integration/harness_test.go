@@ -86,7 +86,7 @@ var recordFields = []string{
 	"docker.status", "docker.id", "docker.from",
 	"docker.attributes.name", "docker.attributes.image", "docker.attributes.exitcode",
 	"docker.attributes.signal", "docker.attributes.container", "docker.attributes.type",
-	"docker.attributes[com.example.team]", "docker.attributes[reason]", "docker.attributes[execID]",
+	"docker.attributes[com.example.team]", "docker.attributes[reason]", "docker.attributes[execID]", "docker.attributes[line]",
 	"docker.truncated",
 }
 
