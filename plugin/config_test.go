@@ -29,6 +29,7 @@ func TestDefaultConfig(t *testing.T) {
 		MaxEventSize:      65536,
 		BatchSize:         128,
 		InventoryInterval: Duration(2 * time.Second),
+		CertExpiryWarning: Duration(30 * 24 * time.Hour),
 		Shard:             ShardConfig{Count: 1},
 	}
 	if got := DefaultConfig(); !reflect.DeepEqual(got, want) {
@@ -68,6 +69,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		"batchSize": 512,
 		"useAsync": true,
 		"inventoryInterval": "500ms",
+		"certExpiryWarning": "168h",
 		"shard": {"count": 4, "fromPodName": true}
 	}`
 	cfg, err := ParseConfig(raw)
@@ -86,6 +88,7 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		BatchSize:         512,
 		UseAsync:          true,
 		InventoryInterval: Duration(500 * time.Millisecond),
+		CertExpiryWarning: Duration(168 * time.Hour),
 		Shard:             ShardConfig{Count: 4, FromPodName: true},
 	}
 	if !reflect.DeepEqual(cfg, want) {

@@ -64,6 +64,8 @@ type instance struct {
 	// inventory applies changes of open_params' inventory files; nil
 	// when it names none.
 	inventory *inventoryWatcher
+	// certs reports client certificates about to expire.
+	certs *certWatcher
 }
 
 // newInstance returns an instance handing Falco the batch whose array of
@@ -144,6 +146,7 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	inst := newInstance(fleet, batch.ArrayPtr(), batch.Len(), slotCap)
 	inst.SetEvents(batch)
 	inst.inventory = watchInventory(cfg, params, fleet)
+	inst.certs = watchCerts(cfg, params, fleet)
 	return inst, nil
 }
 
@@ -331,6 +334,7 @@ func (i *instance) slot(n int) []byte {
 // Close stops every watcher and waits for them.
 func (i *instance) Close() {
 	i.inventory.close()
+	i.certs.close()
 	i.closed = true
 	i.timer.Stop()
 	i.release()
