@@ -121,8 +121,11 @@ func NegotiatedVersion(daemonVersion string) string {
 func (d *Dialer) newHTTPClient() *http.Client {
 	e := d.ep
 	var tlsCfg *tls.Config
-	if d.tls != nil {
-		tlsCfg = d.tls.Clone() // the transport's own, as it may set fields
+	if cfg := d.tls.Load(); cfg != nil {
+		// The transport's own, as it may set fields. It serves
+		// connections through a proxy; the others are made by Dial,
+		// which takes rotated files (DialTLSContext below).
+		tlsCfg = cfg.Clone()
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: tcpKeepAlive}
 	tr := &http.Transport{
@@ -157,6 +160,11 @@ func (d *Dialer) newHTTPClient() *http.Client {
 	default: // "tcp": NewDialer refused any other scheme
 		tr.DialContext = dialer.DialContext
 		tr.Proxy = http.ProxyFromEnvironment
+		if tlsCfg != nil {
+			tr.DialTLSContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return d.Dial(ctx)
+			}
+		}
 	}
 	return &http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}
 }

@@ -6,6 +6,7 @@ package hosts
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -44,10 +46,13 @@ func (e Endpoint) Proxied() bool {
 // net/http connection). It holds the endpoint's TLS configuration, read
 // once by NewDialer.
 type Dialer struct {
-	ep      Endpoint
-	tls     *tls.Config // nil without TLS; ServerName set
-	proxied bool        // e.Proxied(): net/http reads the environment once
-	ssh     *sshDialer  // the SSH connection of an ssh endpoint; nil otherwise
+	ep Endpoint
+	// tls is the TLS configuration of the latest good read of the
+	// endpoint's files (nil without TLS; ServerName set): a connection
+	// takes the files as they are when it is made (currentTLS).
+	tls     atomic.Pointer[tls.Config]
+	proxied bool       // e.Proxied(): net/http reads the environment once
+	ssh     *sshDialer // the SSH connection of an ssh endpoint; nil otherwise
 }
 
 // Proxied is the endpoint's Proxied, worked out by NewDialer.
@@ -72,19 +77,11 @@ func (e Endpoint) NewDialer() (*Dialer, error) {
 		}
 		d.ssh = s
 	case "tcp":
-		cfg, err := e.TLSConfig()
+		cfg, err := e.dialTLSConfig()
 		if err != nil {
 			return nil, err
 		}
-		if cfg != nil {
-			if cfg.ServerName == "" {
-				cfg.ServerName = tlsHost(e.Address)
-			}
-			// TLSConfig sets no NextProtos, and the transport offers
-			// none either (HTTP/2 is off): the daemon answers in HTTP/1.1.
-			cfg.NextProtos = nil
-		}
-		d.tls = cfg
+		d.tls.Store(cfg)
 	default:
 		return nil, fmt.Errorf("endpoint %q: unknown scheme %q", e.Name, e.Scheme)
 	}
@@ -121,10 +118,11 @@ func (d *Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", e.Name, explainDial(e, err))
 	}
-	if d.tls == nil {
+	cfg := d.currentTLS()
+	if cfg == nil {
 		return conn, nil
 	}
-	tc := tls.Client(conn, d.tls)
+	tc := tls.Client(conn, cfg)
 	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
@@ -171,4 +169,60 @@ func explainDial(e Endpoint, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s is not a socket: %w", e.Address, err)
+}
+
+// dialTLSConfig is the endpoint's TLS configuration as a connection of
+// its own uses it; nil without TLS.
+func (e Endpoint) dialTLSConfig() (*tls.Config, error) {
+	cfg, err := e.TLSConfig()
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = tlsHost(e.Address)
+	}
+	// TLSConfig sets no NextProtos, and the transport offers none either
+	// (HTTP/2 is off): the daemon answers in HTTP/1.1.
+	cfg.NextProtos = nil
+	return cfg, nil
+}
+
+// currentTLS is the TLS configuration for a new connection: the
+// endpoint's files as they are now, so that certificates rotated on disk
+// (cert-manager, Vault) are used from the next connection on, without a
+// restart. The files are read again only when they changed (sharedConfig
+// keys on their size and time); while they do not make a valid set (a
+// rotation half written), the last good configuration goes on.
+func (d *Dialer) currentTLS() *tls.Config {
+	last := d.tls.Load()
+	if last == nil {
+		return nil
+	}
+	cfg, err := d.ep.dialTLSConfig()
+	if err != nil || cfg == nil {
+		return last
+	}
+	d.tls.Store(cfg)
+	return cfg
+}
+
+// ClientCertificate is the client certificate a new connection of d would
+// present (nil without one): what an expiry check looks at.
+func (d *Dialer) ClientCertificate() *x509.Certificate {
+	cfg := d.currentTLS()
+	if cfg == nil || len(cfg.Certificates) == 0 {
+		return nil
+	}
+	c := cfg.Certificates[0]
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
 }

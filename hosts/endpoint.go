@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,15 +82,82 @@ func (e Endpoint) String() string {
 type EndpointError struct {
 	Position int    // 1-based position in open_params; 0 for the environment default
 	Text     string // the endpoint as written (or the environment it came from)
-	Err      error  // what is wrong with it
+	// File and Line locate an endpoint of an inventory file that open_params
+	// names at Position (file:///path); "" and 0 for one written inline.
+	File string
+	Line int
+	Err  error // what is wrong with it
 }
 
-// Error names the endpoint by position and text, then what is wrong.
+// Error names the endpoint by position (or file and line) and text, then
+// what is wrong.
 func (e *EndpointError) Error() string {
-	if e.Position == 0 {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("inventory %s line %d %q: %v", e.File, e.Line, e.Text, e.Err)
+	case e.File != "":
+		return fmt.Sprintf("endpoint %d %q: %v", e.Position, e.Text, e.Err)
+	case e.Position == 0:
 		return fmt.Sprintf("%s: %v", e.Text, e.Err)
 	}
 	return fmt.Sprintf("endpoint %d %q: %v", e.Position, e.Text, e.Err)
+}
+
+// where names an endpoint in the messages about another one.
+func (e *EndpointError) where() string {
+	if e.File != "" {
+		return fmt.Sprintf("%s line %d %q", e.File, e.Line, e.Text)
+	}
+	return fmt.Sprintf("endpoint %d %q", e.Position, e.Text)
+}
+
+// InventoryScheme starts an entry of open_params that names an inventory
+// file: file:///absolute/path, whose lines are endpoints (ReadInventory).
+const InventoryScheme = "file://"
+
+// InventoryFiles returns the inventory files open_params names, in order.
+func InventoryFiles(openParams string) []string {
+	var files []string
+	for _, part := range strings.Split(openParams, ",") {
+		if path, ok := inventoryPath(strings.TrimSpace(part)); ok {
+			files = append(files, path)
+		}
+	}
+	return files
+}
+
+// inventoryPath is the path of a file:// entry.
+func inventoryPath(text string) (string, bool) {
+	if len(text) < len(InventoryScheme) || !strings.EqualFold(text[:len(InventoryScheme)], InventoryScheme) {
+		return "", false
+	}
+	return text[len(InventoryScheme):], true
+}
+
+// expand lists the endpoints of open_params: its entries, and the lines of
+// the inventory files it names, each with where it came from.
+func expand(openParams string) ([]EndpointError, error) {
+	var out []EndpointError
+	for i, part := range strings.Split(openParams, ",") {
+		text := strings.TrimSpace(part)
+		path, ok := inventoryPath(text)
+		if !ok {
+			out = append(out, EndpointError{Position: i + 1, Text: text})
+			continue
+		}
+		if !filepath.IsAbs(path) || strings.ContainsAny(path, "?#") {
+			return nil, &EndpointError{Position: i + 1, Text: text, File: path,
+				Err: errors.New("an inventory is file:///absolute/path, without query or fragment")}
+		}
+		lines, err := ReadInventory(path)
+		if err != nil {
+			return nil, &EndpointError{Position: i + 1, Text: text, File: path, Err: err}
+		}
+		for _, l := range lines {
+			out = append(out, EndpointError{Position: i + 1, Text: l.Text, File: path, Line: l.Line})
+		}
+	}
+	return out, nil
 }
 
 // Unwrap returns the underlying problem.
@@ -121,16 +189,19 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 		}
 		return []Endpoint{ep}, nil
 	}
-	parts := strings.Split(openParams, ",")
-	endpoints := make([]Endpoint, 0, len(parts))
-	names := make(map[string]int, len(parts))
-	daemons := make([]daemonKey, 0, len(parts))
-	for i, part := range parts {
-		text := strings.TrimSpace(part)
-		ep, err := parseEndpoint(text, defs)
+	entries, err := expand(openParams)
+	if err != nil {
+		return nil, err
+	}
+	endpoints := make([]Endpoint, 0, len(entries))
+	names := make(map[string]int, len(entries))
+	daemons := make([]daemonKey, 0, len(entries))
+	for i := range entries {
+		entry := &entries[i]
+		ep, err := parseEndpoint(entry.Text, defs)
 		if err == nil {
 			if first, dup := names[ep.Name]; dup {
-				err = fmt.Errorf("duplicate name %q (endpoint %d has it too)", ep.Name, first)
+				err = fmt.Errorf("duplicate name %q (%s has it too)", ep.Name, entries[first].where())
 			}
 		}
 		var key daemonKey
@@ -138,7 +209,7 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 			key = keyOf(ep)
 			for j, k := range daemons {
 				if k.same(key) {
-					err = fmt.Errorf("same daemon as endpoint %d %q (%s): its events would be delivered twice", j+1, strings.TrimSpace(parts[j]), k)
+					err = fmt.Errorf("same daemon as %s (%s): its events would be delivered twice", entries[j].where(), k)
 					break
 				}
 			}
@@ -147,11 +218,15 @@ func Parse(openParams string, d Defaults, getenv func(string) string) ([]Endpoin
 			err = checkMaterialOnce(ep.TLS, checked)
 		}
 		if err != nil {
-			return nil, &EndpointError{Position: i + 1, Text: text, Err: err}
+			entry.Err = err
+			return nil, entry
 		}
-		names[ep.Name] = i + 1
+		names[ep.Name] = i
 		daemons = append(daemons, key)
 		endpoints = append(endpoints, ep)
+	}
+	if len(endpoints) == 0 {
+		return nil, errors.New("open_params lists no endpoint: the inventory files it names are empty")
 	}
 	return endpoints, nil
 }

@@ -31,6 +31,12 @@ func ReadInventory(path string) ([]InventoryLine, error) {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	defer f.Close()
+	// A device or a FIFO would block or never end.
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("inventory %s: not a regular file", path)
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 4096), maxInventoryLine)
 	var out []InventoryLine

@@ -44,3 +44,51 @@ func TestReadInventory(t *testing.T) {
 		t.Fatal("an over-long line was accepted")
 	}
 }
+
+// TestParseInventoryFile: file:///path in open_params stands for the
+// endpoints of that file, beside inline ones; errors name the file and
+// the line.
+func TestParseInventoryFile(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", []byte("# fleet\nunix:///run/a.sock?name=a\n\nunix:///run/b.sock?name=b\n"))
+	eps, err := Parse("unix:///run/local.sock?name=local, file://"+inv, Defaults{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ep := range eps {
+		names = append(names, ep.Name)
+	}
+	if strings.Join(names, ",") != "local,a,b" {
+		t.Fatalf("endpoints %v, want local,a,b", names)
+	}
+	if got := InventoryFiles(" file://" + inv + " , unix:///x.sock"); len(got) != 1 || got[0] != inv {
+		t.Fatalf("InventoryFiles = %v", got)
+	}
+
+	bad := writeFile(t, dir, "bad", []byte("unix:///run/c.sock?name=c\n\ntcp://h:0?name=d\n"))
+	_, err = Parse("file://"+bad, Defaults{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "inventory "+bad+` line 3 "tcp://h:0?name=d": `) {
+		t.Fatalf("a bad line: %v, want an error naming the file and line 3", err)
+	}
+	dup := writeFile(t, dir, "dup", []byte("unix:///run/a.sock?name=again\n"))
+	_, err = Parse("file://"+inv+", file://"+dup, Defaults{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "same daemon as "+inv+` line 2 "unix:///run/a.sock?name=a"`) {
+		t.Fatalf("the same daemon in two files: %v", err)
+	}
+	for _, params := range []string{"file://relative/hosts", "file://" + filepath.Join(dir, "missing")} {
+		if _, err := Parse(params, Defaults{}, nil); err == nil {
+			t.Errorf("Parse(%q) accepted", params)
+		}
+	}
+	empty := writeFile(t, dir, "empty", []byte("# nothing yet\n"))
+	if _, err := Parse("file://"+empty, Defaults{}, nil); err == nil || !strings.Contains(err.Error(), "no endpoint") {
+		t.Errorf("an empty inventory alone: %v", err)
+	}
+}
+
+func TestReadInventoryRefusesDevices(t *testing.T) {
+	if _, err := ReadInventory("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("/dev/zero: %v", err)
+	}
+}

@@ -134,7 +134,7 @@ func TestParseRejects(t *testing.T) {
 		{"tcp://h:1?certdir=" + emptyDir, `certdir ` + emptyDir + ` holds none of ca.pem, cert.pem, key.pem`},
 		{"tcp://h:1?certdir=" + halfDir, `certdir ` + halfDir + ` has cert.pem but no key.pem`},
 		{"tcp://h:1?ca=/nonexistent/ca.pem", `ca file /nonexistent/ca.pem: no such file or directory`},
-		{"unix:///a.sock?name=x, unix:///b.sock?name=x", `endpoint 2 "unix:///b.sock?name=x": duplicate name "x" (endpoint 1 has it too)`},
+		{"unix:///a.sock?name=x, unix:///b.sock?name=x", `endpoint 2 "unix:///b.sock?name=x": duplicate name "x" (endpoint 1 "unix:///a.sock?name=x" has it too)`},
 		{"unix:///a.sock, unix:///a.sock", `endpoint 2 "unix:///a.sock": duplicate name "unix:///a.sock"`},
 		// The default name of one endpoint can clash with the explicit name
 		// of another.

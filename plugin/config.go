@@ -41,6 +41,12 @@ type Config struct {
 	UseAsync bool `json:"useAsync"`
 	// Enrich asks each daemon about its containers, execs and itself.
 	Enrich EnrichConfig `json:"enrich"`
+	// InventoryInterval is how often the inventory files of open_params
+	// are checked for changes.
+	InventoryInterval Duration `json:"inventoryInterval"`
+	// CertExpiryWarning is how long before its expiry a client certificate
+	// is reported (cert_expiring).
+	CertExpiryWarning Duration `json:"certExpiryWarning"`
 	// Shard keeps this Falco's share of a fleet watched by several.
 	Shard ShardConfig `json:"shard"`
 }

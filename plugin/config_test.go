@@ -30,7 +30,9 @@ func TestDefaultConfig(t *testing.T) {
 		BatchSize:         128,
 		Enrich: EnrichConfig{Containers: true, Execs: true, Images: true, Daemon: true,
 			Timeout: Duration(2 * time.Second), Concurrency: 16, CacheSize: 4096},
-		Shard: ShardConfig{Count: 1},
+		InventoryInterval: Duration(2 * time.Second),
+		CertExpiryWarning: Duration(30 * 24 * time.Hour),
+		Shard:             ShardConfig{Count: 1},
 	}
 	if got := DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", got, want)
@@ -69,6 +71,8 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		"batchSize": 512,
 		"useAsync": true,
 		"enrich": {"containers": true, "execs": false, "images": false, "daemon": true, "timeout": "500ms", "concurrency": 4, "cacheSize": 100},
+		"inventoryInterval": "500ms",
+		"certExpiryWarning": "168h",
 		"shard": {"count": 4, "fromPodName": true}
 	}`
 	cfg, err := ParseConfig(raw)
@@ -87,6 +91,8 @@ func TestParseConfigReadsEveryKey(t *testing.T) {
 		BatchSize:         512,
 		UseAsync:          true,
 		Enrich:            EnrichConfig{Containers: true, Daemon: true, Timeout: Duration(500 * time.Millisecond), Concurrency: 4, CacheSize: 100},
+		InventoryInterval: Duration(500 * time.Millisecond),
+		CertExpiryWarning: Duration(168 * time.Hour),
 		Shard:             ShardConfig{Count: 4, FromPodName: true},
 	}
 	if !reflect.DeepEqual(cfg, want) {

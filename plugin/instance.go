@@ -61,6 +61,11 @@ type instance struct {
 	held      []*stream.Batch
 	pinner    runtime.Pinner
 	curPinned bool
+	// inventory applies changes of open_params' inventory files; nil
+	// when it names none.
+	inventory *inventoryWatcher
+	// certs reports client certificates about to expire.
+	certs *certWatcher
 }
 
 // newInstance returns an instance handing Falco the batch whose array of
@@ -126,8 +131,13 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	// Each batch slot must hold the largest event the stream lets through.
-	slotCap := slotSize(cfg.MaxEventSize, endpoints, contextRoom(cfg.Enrich))
+	// Each batch slot must hold the largest event the stream lets through,
+	// whatever label a host of a reloaded inventory has.
+	labels := endpoints
+	if len(hosts.InventoryFiles(params)) > 0 {
+		labels = []hosts.Endpoint{{Name: strings.Repeat("x", payload.MaxHostLen)}}
+	}
+	slotCap := slotSize(cfg.MaxEventSize, labels, contextRoom(cfg.Enrich))
 	batch, err := newSlotBatch(int(cfg.BatchSize), slotCap)
 	if err != nil {
 		_ = fleet.Close()
@@ -135,6 +145,8 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	}
 	inst := newInstance(fleet, batch.ArrayPtr(), batch.Len(), slotCap)
 	inst.SetEvents(batch)
+	inst.inventory = watchInventory(cfg, params, fleet)
+	inst.certs = watchCerts(cfg, params, fleet)
 	return inst, nil
 }
 
@@ -331,6 +343,8 @@ func (i *instance) slot(n int) []byte {
 
 // Close stops every watcher and waits for them.
 func (i *instance) Close() {
+	i.inventory.close()
+	i.certs.close()
 	i.closed = true
 	i.timer.Stop()
 	i.release()

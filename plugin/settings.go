@@ -76,6 +76,14 @@ var settings = []setting{
 	count("enrich.cacheSize", "Container and exec summaries kept per host, each (least recently used out first).",
 		stream.DefaultEnrichCacheSize, 1, 1<<20),
 
+	// Reading a few kilobytes that often costs nothing; the floor keeps a
+	// typo from making it a busy loop.
+	duration("inventoryInterval", "How often the inventory files named in open_params (file:///path) are checked for changes, which are applied without a restart: hosts added, removed or changed; an unusable file is reported (inventory_error) and the hosts stay as they were.",
+		2*time.Second, 100*time.Millisecond, time.Hour),
+
+	duration("certExpiryWarning", "How long before it expires a client certificate of the fleet is reported (cert_expiring, once a day per certificate file, with the days left), so that it is rotated before connections fail. Rotated files are used from the next connection on, without a restart.",
+		30*24*time.Hour, time.Hour, 365*24*time.Hour),
+
 	group("shard", "Several Falco replicas sharing one fleet: each watches the hosts that rendezvous hashing of their labels gives it, so that every host is watched by exactly one replica, and a replica added moves only about 1/count of the hosts."),
 	count("shard.count", "Number of replicas sharing the fleet; 1: this Falco watches every host.", 1, 1, 1024),
 	count("shard.index", "This replica, from 0 to shard.count-1 (or shard.fromPodName).", 0, 0, 1023),

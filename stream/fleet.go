@@ -82,9 +82,18 @@ type Fleet struct {
 	// work bounds the readers working at once (building payloads and
 	// handing them over) to Options.Workers, so that a flood from many
 	// hosts leaves the consumer room to run (docs/PERFORMANCE.md).
-	work     tokens
-	cancel   context.CancelFunc
+	work   tokens
+	cancel context.CancelFunc
+	// watchers is the current set of hosts; Update replaces it (under mu)
+	// while Stats and Close read it.
+	mu       sync.Mutex
 	watchers []*watcher
+	updateMu sync.Mutex // one Update at a time, and none during Close
+	// What Update needs to start watchers after Start.
+	ctx        context.Context
+	opts       Options
+	filterJSON string
+	seed       maphash.Seed
 	// wg, not an errgroup: a watcher never returns an error (it retries
 	// forever and turns failures into health events), and the errgroup's
 	// cancel-on-first-error would let one bad host stop every other.
@@ -113,10 +122,12 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 		return nil, err
 	}
 	f := &Fleet{
-		events: make(chan *Batch, max(1, opts.Buffer/MaxBatch)),
-		work:   make(tokens, opts.Workers),
+		events:     make(chan *Batch, max(1, opts.Buffer/MaxBatch)),
+		work:       make(tokens, opts.Workers),
+		opts:       opts,
+		filterJSON: filterJSON,
+		seed:       maphash.MakeSeed(),
 	}
-	seed := maphash.MakeSeed()
 	names := make(map[string]int, len(endpoints))
 	for i, ep := range endpoints {
 		if ep.Name == "" {
@@ -132,28 +143,47 @@ func Start(ctx context.Context, endpoints []hosts.Endpoint, opts Options) (*Flee
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d (%s): bad name: %w", i+1, ep.URL, err)
 		}
-		// The live stream's and the pings' own connections, and the
-		// client for the other calls, from one read of the TLS files.
-		dialer, err := ep.NewDialer()
+		w, err := f.newHostWatcher(ep)
 		if err != nil {
 			f.closeClients()
 			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
 		}
-		cli, err := dialer.NewClient()
-		if err != nil {
-			f.closeClients()
-			return nil, fmt.Errorf("stream: endpoint %d: %w", i+1, err)
-		}
-		f.watchers = append(f.watchers, newWatcher(f, ep, cli, dialer, &opts, filterJSON, seed))
+		f.watchers = append(f.watchers, w)
 	}
-	ctx, f.cancel = context.WithCancel(ctx)
+	f.ctx, f.cancel = context.WithCancel(ctx)
 	for _, w := range f.watchers {
-		if opts.Enrich.On() {
-			w.enr = newEnricher(ctx, w)
-		}
-		f.wg.Go(func() { w.run(ctx) })
+		f.startWatcher(w)
 	}
 	return f, nil
+}
+
+// newHostWatcher builds the watcher of ep: the live stream's and the
+// pings' own connections (a Dialer), and the client for the other calls,
+// from one read of the TLS files.
+func (f *Fleet) newHostWatcher(ep hosts.Endpoint) (*watcher, error) {
+	dialer, err := ep.NewDialer()
+	if err != nil {
+		return nil, err
+	}
+	cli, err := dialer.NewClient()
+	if err != nil {
+		_ = dialer.Close()
+		return nil, err
+	}
+	return newWatcher(f, ep, cli, dialer, &f.opts, f.filterJSON, f.seed), nil
+}
+
+// startWatcher runs w until the Fleet closes or Update stops it.
+func (f *Fleet) startWatcher(w *watcher) {
+	ctx, stop := context.WithCancel(f.ctx)
+	w.stop, w.exited = stop, make(chan struct{})
+	if f.opts.Enrich.On() {
+		w.enr = newEnricher(ctx, w)
+	}
+	f.wg.Go(func() {
+		defer close(w.exited)
+		w.run(ctx)
+	})
 }
 
 // Batches is the channel of every host's events and health events. A
@@ -167,6 +197,8 @@ func (f *Fleet) Batches() <-chan *Batch { return f.events }
 // cancellation of its context. It is safe to call more than once.
 func (f *Fleet) Close() error {
 	f.closeOnce.Do(func() {
+		f.updateMu.Lock()
+		defer f.updateMu.Unlock()
 		f.pingMu.Lock()
 		f.pingClosed = true
 		f.pingMu.Unlock()
@@ -180,6 +212,8 @@ func (f *Fleet) Close() error {
 }
 
 func (f *Fleet) closeClients() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, w := range f.watchers {
 		_ = w.cli.Close()
 		// An ssh host's one SSH connection goes now, not when its last

@@ -30,6 +30,8 @@ type hostCounters struct {
 
 // Stats returns the counters of every host, in the order of the endpoints.
 func (f *Fleet) Stats() []HostStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := make([]HostStats, len(f.watchers))
 	for i, w := range f.watchers {
 		out[i] = HostStats{

@@ -55,6 +55,11 @@ type watcher struct {
 
 	losses lossBook
 	hostCounters
+
+	// stop ends run (Update removing or replacing the host); exited is
+	// closed when run has returned.
+	stop   context.CancelFunc
+	exited chan struct{}
 }
 
 func newWatcher(f *Fleet, ep hosts.Endpoint, cli *client.Client, dialer *hosts.Dialer, opts *Options, filterJSON string, seed maphash.Seed) *watcher {

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/dockerfleet/dockerfleet/hosts"
 	"github.com/dockerfleet/dockerfleet/plugin"
 )
 
@@ -186,6 +187,17 @@ func TestFalcoConfigPointsIntoTheMounts(t *testing.T) {
 		if path == "" || !mounted(path) {
 			t.Errorf("%s %q is not inside a mount of the falco container", what, path)
 		}
+	}
+	// The inventory reads as the plugin reads it.
+	invFile := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(invFile, []byte(m.cm.Data["hosts"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if lines, err := hosts.ReadInventory(invFile); err != nil || len(lines) == 0 {
+		t.Errorf("the inventory of configmap.yaml: %d endpoints, %v", len(lines), err)
+	}
+	if !strings.HasPrefix(p.OpenParams, hosts.InventoryScheme) {
+		t.Errorf("open_params %q does not name the inventory file", p.OpenParams)
 	}
 	raw, err := json.Marshal(p.InitConfig)
 	if err != nil {

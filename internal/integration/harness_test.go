@@ -86,7 +86,8 @@ var recordFields = []string{
 	"docker.status", "docker.id", "docker.from",
 	"docker.attributes.name", "docker.attributes.image", "docker.attributes.exitcode",
 	"docker.attributes.signal", "docker.attributes.container", "docker.attributes.type",
-	"docker.attributes[com.example.team]", "docker.attributes[reason]", "docker.attributes[execID]",
+	"docker.attributes[com.example.team]", "docker.attributes[reason]", "docker.attributes[execID]", "docker.attributes[line]",
+	"docker.attributes[days_left]", "docker.attributes[hosts]", "docker.attributes[file]",
 	"docker.truncated",
 }
 

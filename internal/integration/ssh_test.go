@@ -56,7 +56,7 @@ func TestSSHHost(t *testing.T) {
 	}, ", ")
 
 	before := socketCount(t)
-	p := loadPlugin(t, `{"reconnect": {"minBackoff": "50ms", "maxBackoff": "200ms"}, "pingInterval": "1s"}`)
+	p := loadPlugin(t, `{"reconnect": {"minBackoff": "100ms", "maxBackoff": "200ms"}, "pingInterval": "1s"}`)
 	inst, err := p.Open(params)
 	if err != nil {
 		t.Fatalf("open: %v", err)
