@@ -171,8 +171,9 @@ func sniff(line, key []byte) []byte {
 // the container id (a slice of the line).
 type prepared struct{ id, c, e []byte }
 
-// extra is the context of line, guessed before its payload is built so that
-// it is built once: the daemon's part, and the cached part of the container
+// extra is x (what the reader found, its Truncated flag kept) with the
+// context of line, guessed before its payload is built so that it is built
+// once: the daemon's part, and the cached part of the container
 // its actor ID names, found in the line as the daemon writes it. apply
 // checks the guess once the payload is indexed. The exec part is not
 // guessed: exec events are few, and looking for an execID in every line of
