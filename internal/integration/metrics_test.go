@@ -40,6 +40,15 @@ func TestMetricsThroughTheABI(t *testing.T) {
 	up := dockerd.Start(t, dockerd.Options{Name: "metrics-up"})
 	ghost := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")
 	p := loadPlugin(t, `{"reconnect": {"minBackoff": "100ms", "maxBackoff": "200ms"}}`)
+	// A container made before Open: its first event the plugin sees is its
+	// destroy, whose inspect finds it gone (an inspect failure).
+	if _, err := up.ImportBusybox("metrics:1"); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := up.Create("metrics:1", "true")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	before := metricsOf(t, p)
 	if before["hosts_configured"].Value != 0 || before["events_delivered"].Value != 0 {
@@ -59,14 +68,18 @@ func TestMetricsThroughTheABI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.until(30*time.Second, "three volume creates", func(rs []record) bool {
-		n := 0
+	if err := up.RemoveContainer(gone); err != nil {
+		t.Fatal(err)
+	}
+	c.until(30*time.Second, "three volume creates and the destroy", func(rs []record) bool {
+		n, destroyed := 0, false
 		for _, r := range rs {
 			if r.get("docker.type") == "volume" && r.get("docker.action") == "create" {
 				n++
 			}
+			destroyed = destroyed || (r.get("docker.actor.id") == gone && r.get("docker.action") == "destroy")
 		}
-		return n == 3
+		return n == 3 && destroyed
 	})
 
 	m := metricsOf(t, p)
@@ -87,8 +100,9 @@ func TestMetricsThroughTheABI(t *testing.T) {
 		t.Errorf("events_lost_reports = %d with no loss", got.Value)
 	}
 	// Enrichment is on by default: up's /info and /version are asked and
-	// answered (ghost's are never asked), volumes are not inspected.
-	if got := m["inspect_failures"]; got.Value != 0 || !got.Monotonic {
-		t.Errorf("inspect_failures = %+v, want the counter 0", got)
+	// answered (ghost's are never asked), volumes are not inspected, the
+	// container destroyed was gone when asked about.
+	if got := m["inspect_failures"]; got.Value != 1 || !got.Monotonic {
+		t.Errorf("inspect_failures = %+v, want the counter 1", got)
 	}
 }
