@@ -28,6 +28,7 @@ var MetricNames = []string{
 	"lines_malformed",
 	"stream_connects",
 	"events_lost_reports",
+	"queue_batches",
 }
 
 // metricDocs describes each metric, for the README and the doc test.
@@ -41,14 +42,16 @@ var metricDocs = map[string]string{
 	"lines_malformed":             "daemon lines that were not Docker events",
 	"stream_connects":             "event streams established, reconnections included",
 	"events_lost_reports":         "events_lost health events delivered",
+	"queue_batches":               "batches of 1 to 16 events waiting for Falco: how far behind it reads",
 }
 
 // Metrics returns the plugin's metrics now: zeros but for hosts_configured
 // before Open, the last values of the closed fleet after Close.
 func (p *Plugin) Metrics() []Metric {
 	var total stream.HostStats
-	configured, up := 0, 0
+	configured, up, queued := 0, 0, 0
 	if f := p.fleet.Load(); f != nil {
+		queued = f.QueuedBatches()
 		for _, h := range f.Stats() {
 			configured++
 			if h.Up {
@@ -72,5 +75,6 @@ func (p *Plugin) Metrics() []Metric {
 		{Name: "lines_malformed", Monotonic: true, Value: total.Malformed},
 		{Name: "stream_connects", Monotonic: true, Value: total.Connects},
 		{Name: "events_lost_reports", Monotonic: true, Value: total.Losses},
+		{Name: "queue_batches", Value: uint64(queued)},
 	}
 }
