@@ -81,8 +81,8 @@ type Fleet struct {
 	// work bounds the readers working at once (building payloads and
 	// handing them over) to Options.Workers, so that a flood from many
 	// hosts leaves the consumer room to run (docs/PERFORMANCE.md).
-	work     tokens
-	cancel   context.CancelFunc
+	work   tokens
+	cancel context.CancelFunc
 	// watchers is the current set of hosts; Update replaces it (under mu)
 	// while Stats and Close read it.
 	mu       sync.Mutex
