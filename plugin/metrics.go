@@ -29,6 +29,7 @@ var MetricNames = []string{
 	"stream_connects",
 	"events_lost_reports",
 	"inspect_failures",
+	"queue_batches",
 }
 
 // metricDocs describes each metric, for the README and the doc test.
@@ -43,14 +44,16 @@ var metricDocs = map[string]string{
 	"stream_connects":             "event streams established, reconnections included",
 	"events_lost_reports":         "events_lost health events delivered",
 	"inspect_failures":            "enrichment inspects (container, exec, image, daemon) that failed or came too late; their events went out without the summary, saying why (see inspect_failed health events)",
+	"queue_batches":               "batches of 1 to 16 events waiting for Falco: how far behind it reads",
 }
 
 // Metrics returns the plugin's metrics now: zeros but for hosts_configured
 // before Open, the last values of the closed fleet after Close.
 func (p *Plugin) Metrics() []Metric {
 	var total stream.HostStats
-	configured, up := 0, 0
+	configured, up, queued := 0, 0, 0
 	if f := p.fleet.Load(); f != nil {
+		queued = f.QueuedBatches()
 		for _, h := range f.Stats() {
 			configured++
 			if h.Up {
@@ -76,5 +79,6 @@ func (p *Plugin) Metrics() []Metric {
 		{Name: "stream_connects", Monotonic: true, Value: total.Connects},
 		{Name: "events_lost_reports", Monotonic: true, Value: total.Losses},
 		{Name: "inspect_failures", Monotonic: true, Value: total.InspectFailures},
+		{Name: "queue_batches", Value: uint64(queued)},
 	}
 }

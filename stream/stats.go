@@ -50,3 +50,7 @@ func (f *Fleet) Stats() []HostStats {
 	}
 	return out
 }
+
+// QueuedBatches is the number of batches waiting in Batches for the
+// consumer (each of 1 to MaxBatch events): how far behind it is.
+func (f *Fleet) QueuedBatches() int { return len(f.events) }

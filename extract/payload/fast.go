@@ -35,9 +35,8 @@ import (
 // tells whether the line is plain (no backslash, no control character, no
 // non-ASCII byte). In a plain line every quote opens or closes a string,
 // so a string's end is the next bit of the mask (nextQuote): a shift and a
-// count of trailing zeros instead of a loop over its words. That took
-// BuildFlood from 238-273 to 201-219 ns per line (docs/PERFORMANCE.md).
-// Other lines, and other CPUs, keep the word-at-a-time search.
+// count of trailing zeros instead of a loop over its words (measured in
+// docs/PERFORMANCE.md). Other lines, and other CPUs, keep the word-at-a-time search.
 
 // fastEvent scans the whole line into the slots and attribute entries and
 // reports whether it could.
