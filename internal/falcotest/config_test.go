@@ -19,6 +19,7 @@ var examplePaths = map[string][]string{
 	"falco-single-host.yaml": nil,
 	"falco-tls.yaml":         {"tls.ca", "tls.cert", "tls.key"},
 	"falco-fleet.yaml":       {"tls.certDir"},
+	"falco-inventory.yaml":   {"tls.certDir"},
 }
 
 func readExample(t *testing.T, name string) []byte {

@@ -320,6 +320,26 @@ var runs = []run{
 		scenarios: everyScenario,
 	},
 	{
+		// The hosts in an inventory file beside an inline one; the TLS
+		// host takes the default certdir of init_config.
+		name:    "inventory",
+		example: "falco-inventory.yaml",
+		target: func(f fleet) target {
+			a, b, c := f["unix-a"], f["unix-b"], f["tls-c"]
+			inventory := filepath.Join(a.Dir(), "inventory-hosts")
+			content := fmt.Sprintf("# test fleet\n%s?name=web-1\n%s?name=db-1\n", c.Endpoint(), b.Endpoint())
+			if err := os.WriteFile(inventory, []byte(content), 0o644); err != nil {
+				panic(err) // the daemon's own directory: nothing else can be at fault
+			}
+			return target{
+				openParams: ptr(fmt.Sprintf("file://%s, %s?name=local", inventory, a.Endpoint())),
+				paths:      map[string]string{"tls.certDir": c.CertDir()},
+				hosts:      map[string]*dockerd.Daemon{"local": a, "web-1": c, "db-1": b},
+			}
+		},
+		scenarios: []scenario{containerLifecycle},
+	},
+	{
 		name:    "fleet",
 		example: "falco-fleet.yaml",
 		target: func(f fleet) target {
