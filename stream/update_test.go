@@ -5,6 +5,7 @@ package stream
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,8 +148,10 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// BenchmarkUpdate: a 1,000-host fleet whose list changes by a tenth (50
-// hosts removed, 50 added): what an inventory reload costs.
+// BenchmarkUpdate: a 1,000-host fleet listed in an inventory file that
+// changes by a tenth (50 hosts removed, 50 added): what an inventory
+// reload costs, the file parsed as the plugin parses it (hosts.Parse)
+// and applied (Update).
 func BenchmarkUpdate(b *testing.B) {
 	dir := b.TempDir()
 	srv := fakedocker.New("fleet")
@@ -163,18 +166,36 @@ func BenchmarkUpdate(b *testing.B) {
 		for range f.Batches() {
 		}
 	}()
-	lists := [2][]hosts.Endpoint{
-		all[:1000],
-		append(slices.Clone(all[50:1000]), all[1000:1050]...),
+	inventory := func(eps []hosts.Endpoint) []byte {
+		var buf strings.Builder
+		buf.WriteString("# the fleet\n")
+		for _, ep := range eps {
+			fmt.Fprintf(&buf, "%s?name=%s\n", ep.URL, ep.Name)
+		}
+		return []byte(buf.String())
 	}
+	contents := [2][]byte{
+		inventory(all[:1000]),
+		inventory(append(slices.Clone(all[50:1000]), all[1000:1050]...)),
+	}
+	path := filepath.Join(dir, "hosts")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := f.Update(lists[(i+1)%2])
+		b.StopTimer()
+		if err := os.WriteFile(path, contents[(i+1)%2], 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		eps, err := hosts.Parse("file://"+path, hosts.Defaults{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if touched := len(res.Added) + len(res.Removed) + len(res.Changed); touched != 100 {
-			b.Fatalf("update touched %d hosts, want 100: %s", touched, fmt.Sprint(res))
+		res, err := f.Update(eps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if touched := len(res.Added) + len(res.Removed) + len(res.Changed); touched != 100 || res.Unchanged != 950 {
+			b.Fatalf("update touched %d hosts and kept %d, want 100 and 950: %+v", touched, res.Unchanged, res)
 		}
 	}
 }
