@@ -25,7 +25,9 @@ func TestPayloadsArriveIntact(t *testing.T) {
 	srv := fakedocker.New("intact")
 	defer srv.Close()
 	params := unixFleet(t, srv, shortDir(t), 1)
-	_, in := open(t, libs.fleet, "", params)
+	// Without enrichment, so that a payload is what payload.Build makes
+	// of its line alone (enrichment adds the daemon's context).
+	_, in := open(t, libs.fleet, noEnrich, params)
 	waitStreams(t, srv, 1)
 
 	lines := eventMix(t)
