@@ -76,10 +76,10 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(fmt.Sprintf("dockerfleet/hosts=%d", n), func(b *testing.B) {
 			recordRate(b, "dockerfleet", n, floodRate(b, libs.fleet, n), "raw", "indexed", "copyonly", "naive")
 		})
-		// Without enrichment (on by default): what asking the daemons
-		// costs a flood of one container's events (a cached summary each).
-		b.Run(fmt.Sprintf("dockerfleet-noenrich/hosts=%d", n), func(b *testing.B) {
-			recordRate(b, "dockerfleet-noenrich", n, floodRateConfig(b, libs.fleet, noEnrich, n), "raw", "dockerfleet")
+		// With enrichment (off by default, on in the examples): what
+		// asking the daemons costs a flood of one container's events.
+		b.Run(fmt.Sprintf("dockerfleet-enrich/hosts=%d", n), func(b *testing.B) {
+			recordRate(b, "dockerfleet-enrich", n, floodRateConfig(b, libs.fleet, withEnrich, n), "raw", "dockerfleet")
 		})
 	}
 }
@@ -108,8 +108,12 @@ func floodRate(b *testing.B, lib string, n int) float64 {
 	return floodRateConfig(b, lib, "", n)
 }
 
-// noEnrich is the init_config that turns enrichment off.
-const noEnrich = `{"enrich":{"containers":false,"execs":false,"images":false,"daemon":false}}`
+// noEnrich is the init_config that turns enrichment off, as it is by
+// default; withEnrich turns it on, as the examples do.
+const (
+	noEnrich   = `{"enrich":{"containers":false,"execs":false,"images":false,"daemon":false}}`
+	withEnrich = `{"enrich":{"containers":true,"execs":true,"images":true,"daemon":true}}`
+)
 
 // floodRateConfig is floodRate with an init_config.
 func floodRateConfig(b *testing.B, lib, config string, n int) float64 {

@@ -39,7 +39,7 @@ func TestMetricsThroughTheABI(t *testing.T) {
 	dockerd.Require(t)
 	up := dockerd.Start(t, dockerd.Options{Name: "metrics-up"})
 	ghost := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")
-	p := loadPlugin(t, `{"reconnect": {"minBackoff": "100ms", "maxBackoff": "200ms"}}`)
+	p := loadPlugin(t, `{"reconnect": {"minBackoff": "100ms", "maxBackoff": "200ms"}, "enrich": {"containers": true, "daemon": true}}`)
 	// A container made before Open: its first event the plugin sees is its
 	// destroy, whose inspect finds it gone (an inspect failure).
 	if _, err := up.ImportBusybox("metrics:1"); err != nil {
