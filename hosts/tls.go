@@ -415,3 +415,21 @@ func sharedConfig(t TLS) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// CertificateNotAfter reads when the first certificate of a PEM file
+// expires: what the plugin's expiry warning and `dockerfleet check` show.
+func CertificateNotAfter(path string) (time.Time, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return time.Time{}, fmt.Errorf("%s: no PEM block", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c.NotAfter, nil
+}

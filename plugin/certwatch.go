@@ -4,13 +4,10 @@
 package plugin
 
 import (
-	"crypto/x509"
-	"encoding/pem"
-	"fmt"
-	"os"
 	"strconv"
 	"time"
 
+	"github.com/dockerfleet/dockerfleet/hosts"
 	"github.com/dockerfleet/dockerfleet/stream"
 )
 
@@ -100,7 +97,7 @@ func (cw *certWatcher) check() {
 	}
 	now := cw.now()
 	for _, file := range files {
-		notAfter, err := certificateNotAfter(file)
+		notAfter, err := hosts.CertificateNotAfter(file)
 		if err != nil || notAfter.Sub(now) > cw.warning {
 			continue
 		}
@@ -117,22 +114,4 @@ func (cw *certWatcher) check() {
 			cw.reported[file] = now
 		}
 	}
-}
-
-// certificateNotAfter reads the expiry of the first certificate of a PEM
-// file.
-func certificateNotAfter(path string) (time.Time, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return time.Time{}, fmt.Errorf("%s: no PEM block", path)
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return c.NotAfter, nil
 }

@@ -6,8 +6,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -139,7 +137,7 @@ func checkHost(ctx context.Context, ep hosts.Endpoint, timeout time.Duration) ho
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if ep.TLS != nil && ep.TLS.Cert != "" {
-		r.clientExpiry, _ = certExpiry(ep.TLS.Cert)
+		r.clientExpiry, _ = hosts.CertificateNotAfter(ep.TLS.Cert)
 	}
 	dialer, err := ep.NewDialer()
 	if err != nil {
@@ -183,23 +181,6 @@ func checkHost(ctx context.Context, ep hosts.Endpoint, timeout time.Duration) ho
 	}
 	r.daemon, r.version, r.api = info.Name, ver.Version, ver.APIVersion
 	return r
-}
-
-// certExpiry reads the NotAfter of the first certificate of a PEM file.
-func certExpiry(path string) (time.Time, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return time.Time{}, fmt.Errorf("%s: no PEM block", path)
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return c.NotAfter, nil
 }
 
 // printReports writes the table and returns how many hosts failed.
