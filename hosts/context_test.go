@@ -29,7 +29,11 @@ func dockerCLI(t *testing.T, config string, args ...string) {
 	}
 }
 
-func TestLoadContextWrittenByTheCLI(t *testing.T) {
+// contextStore writes a context store with the real CLI: "prod" (tcp with
+// a CA and a client pair), "local" (a unix socket) and one more context,
+// name with its --docker argument; it returns a getenv pointing at it.
+func contextStore(t *testing.T, name, docker string) func(string) string {
+	t.Helper()
 	config := t.TempDir()
 	ca := newCA(t, "context-ca")
 	client := ca.client(t)
@@ -37,13 +41,17 @@ func TestLoadContextWrittenByTheCLI(t *testing.T) {
 	dockerCLI(t, config, "context", "create", "prod", "--docker", "host=tcp://127.0.0.1:2376,ca="+
 		filepath.Join(dir, caFile)+",cert="+filepath.Join(dir, certFile)+",key="+filepath.Join(dir, keyFile))
 	dockerCLI(t, config, "context", "create", "local", "--docker", "host=unix:///run/other.sock")
-	dockerCLI(t, config, "context", "create", "lax", "--docker", "host=tcp://127.0.0.1:2376,skip-tls-verify=true")
-	getenv := func(k string) string {
+	dockerCLI(t, config, "context", "create", name, "--docker", docker)
+	return func(k string) string {
 		if k == "DOCKER_CONFIG" {
 			return config
 		}
 		return ""
 	}
+}
+
+func TestLoadContextWrittenByTheCLI(t *testing.T) {
+	getenv := contextStore(t, "lax", "host=tcp://127.0.0.1:2376,skip-tls-verify=true")
 
 	prod, err := loadContext("prod", getenv)
 	if err != nil {
@@ -78,20 +86,7 @@ func TestLoadContextWrittenByTheCLI(t *testing.T) {
 // context's address and TLS files, as `docker --context NAME` does; the
 // label is what was written; an endpoint's own options still apply.
 func TestParseContextEndpoints(t *testing.T) {
-	config := t.TempDir()
-	ca := newCA(t, "context-ca")
-	client := ca.client(t)
-	dir := certDir(t, ca.pem, &client)
-	dockerCLI(t, config, "context", "create", "prod", "--docker", "host=tcp://127.0.0.1:2376,ca="+
-		filepath.Join(dir, caFile)+",cert="+filepath.Join(dir, certFile)+",key="+filepath.Join(dir, keyFile))
-	dockerCLI(t, config, "context", "create", "local", "--docker", "host=unix:///run/other.sock")
-	dockerCLI(t, config, "context", "create", "plain", "--docker", "host=tcp://10.0.0.9:2375")
-	getenv := func(k string) string {
-		if k == "DOCKER_CONFIG" {
-			return config
-		}
-		return ""
-	}
+	getenv := contextStore(t, "plain", "host=tcp://10.0.0.9:2375")
 	eps, err := Parse("context://prod, context://local?name=mine, context://plain", Defaults{}, getenv)
 	if err != nil {
 		t.Fatal(err)
