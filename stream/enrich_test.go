@@ -375,7 +375,12 @@ func TestEnrichReplayedBoundaryWithANewSummaryIsADuplicate(t *testing.T) {
 	if e.ctx.Container == nil || !e.ctx.Container.Inspected {
 		t.Errorf("start without the summary that came late: %+v", e.ctx.Container)
 	}
-	if st := f.Stats()[0]; st.Duplicates != 1 || st.Losses != 0 || st.Delivered != 2 {
+	// Delivered is counted once the batch is handed over: wait for it.
+	st := f.Stats()[0]
+	for deadline := time.Now().Add(5 * time.Second); st.Delivered < 2 && time.Now().Before(deadline); st = f.Stats()[0] {
+		time.Sleep(time.Millisecond)
+	}
+	if st.Duplicates != 1 || st.Losses != 0 || st.Delivered != 2 {
 		t.Errorf("stats %+v: want the replayed create dropped as a duplicate, no loss reported", st)
 	}
 }
