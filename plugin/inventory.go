@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,7 +28,7 @@ const maxInventorySize = 16 << 20
 // It compares the files' contents every interval rather than watching
 // inotify events: a Kubernetes ConfigMap volume changes by swapping a
 // symlink of the directory, which a content check sees whatever the way
-// the file was replaced, and reading a few kilobytes every seconds costs
+// the file was replaced, and reading a few kilobytes every few seconds costs
 // nothing next to the fleet.
 type inventoryWatcher struct {
 	cfg      Config
@@ -56,7 +57,7 @@ func watchInventory(cfg Config, params string, fleet *stream.Fleet) *inventoryWa
 		stop:     make(chan struct{}), done: make(chan struct{}),
 	}
 	// Open parsed the files just before: what they hold now is applied.
-	iw.sums, _ = iw.contents()
+	iw.sums = iw.contents()
 	go iw.run()
 	return iw
 }
@@ -84,40 +85,29 @@ func (iw *inventoryWatcher) close() {
 	<-iw.done
 }
 
-// contents hashes the files; a file that cannot be read hashes as empty,
-// so that its coming back is a change.
-func (iw *inventoryWatcher) contents() ([][sha256.Size]byte, error) {
+// contents hashes the files; a file that cannot be read hashes as zero,
+// so that its coming back is a change (and Parse says what is wrong).
+func (iw *inventoryWatcher) contents() [][sha256.Size]byte {
 	sums := make([][sha256.Size]byte, len(iw.files))
-	var first error
 	for i, path := range iw.files {
 		f, err := os.Open(path)
 		if err != nil {
-			first = cmp(first, err)
 			continue
 		}
 		h := sha256.New()
 		_, err = io.Copy(h, io.LimitReader(f, maxInventorySize))
 		f.Close()
-		if err != nil {
-			first = cmp(first, err)
-			continue
+		if err == nil {
+			copy(sums[i][:], h.Sum(nil))
 		}
-		copy(sums[i][:], h.Sum(nil))
 	}
-	return sums, first
-}
-
-func cmp(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
+	return sums
 }
 
 // check applies the files if they changed since last applied.
 func (iw *inventoryWatcher) check() {
-	sums, _ := iw.contents()
-	if equalSums(sums, iw.sums) {
+	sums := iw.contents()
+	if slices.Equal(sums, iw.sums) {
 		return
 	}
 	endpoints, err := iw.cfg.Endpoints(iw.params)
@@ -146,16 +136,4 @@ func (iw *inventoryWatcher) report(err error) {
 		}
 	}
 	iw.fleet.Report(file, stream.ActionInventoryError, attrs)
-}
-
-func equalSums(a, b [][sha256.Size]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
