@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -66,18 +67,13 @@ func endpointsOf(o checkOptions) ([]hosts.Endpoint, error) {
 	}
 	params := o.target
 	if fi, err := os.Stat(o.target); err == nil && fi.Mode().IsRegular() {
-		lines, err := hosts.ReadInventory(o.target)
+		// An inventory file, read as open_params' file:// entry is:
+		// errors name its lines.
+		abs, err := filepath.Abs(o.target)
 		if err != nil {
 			return nil, err
 		}
-		texts := make([]string, len(lines))
-		for i, l := range lines {
-			texts[i] = l.Text
-		}
-		if len(texts) == 0 {
-			return nil, fmt.Errorf("inventory %s lists no endpoint", o.target)
-		}
-		params = strings.Join(texts, ",")
+		params = hosts.InventoryScheme + abs
 	}
 	return cfg.Endpoints(params)
 }
