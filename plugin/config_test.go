@@ -28,7 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 		BufferSize:        32768,
 		MaxEventSize:      65536,
 		BatchSize:         128,
-		Enrich: EnrichConfig{
+		Enrich: EnrichConfig{Containers: true, Execs: true, Images: true, Daemon: true,
 			Timeout: Duration(2 * time.Second), Concurrency: 16, CacheSize: 4096},
 		InventoryInterval: Duration(2 * time.Second),
 		CertExpiryWarning: Duration(30 * 24 * time.Hour),

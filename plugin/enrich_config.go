@@ -34,7 +34,7 @@ type EnrichConfig struct {
 // are checked with every setting's).
 func (e EnrichConfig) validate() error {
 	if e.Images && !e.Containers {
-		return errors.New(`key "enrich.images": requires enrich.containers`)
+		return errors.New(`key "enrich.images": requires enrich.containers (turn images off too: "images": false)`)
 	}
 	return nil
 }

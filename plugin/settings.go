@@ -61,11 +61,11 @@ var settings = []setting{
 	// need, and measured slower on 2 cores (docs/PERFORMANCE.md).
 	boolean("useAsync", "Use the SDK's async extraction; it busy-waits a core, and measured slower on 2 cores.", false),
 
-	group("enrich", "What each daemon is asked besides its events, so that rules see what an event does not say: the inspect of a container at its first event (kept until its destroy), of an exec at its exec_create, of a container's image, and the daemon's /info and /version at each connection. The answers travel in each event's payload (docker.container.*, docker.exec.*, docker.daemon.* fields); the shipped detections of privileged containers, host mounts, capabilities and execs need them. Off by default: a host's lines wait for its inspects, which halves a flood's rate and can stall a host whose daemon answers slowly (docs/PERFORMANCE.md); the examples turn it on."),
-	boolean("enrich.containers", "Inspect each container at its first event (privileged, mounts, capabilities, user, namespaces...).", false),
-	boolean("enrich.execs", "Inspect each exec at its exec_create (command, user, privileged, tty).", false),
-	boolean("enrich.images", "Complete container summaries from their image (effective user, repo digest); requires enrich.containers.", false),
-	boolean("enrich.daemon", "Ask each daemon's /info and /version at each connection (daemon ID, name, version, security options).", false),
+	group("enrich", "What each daemon is asked besides its events, so that rules see what an event does not say: the inspect of a container at its first event (kept until its destroy), of an exec at its exec_create, of a container's image, and the daemon's /info and /version at each connection. The answers travel in each event's payload (docker.container.*, docker.exec.*, docker.daemon.* fields); the shipped detections of privileged containers, host mounts, capabilities and execs need them. On by default. A host's events wait for their inspects (at most enrich.timeout), never its reader; turning the four switches off gives the bare event stream at its full rate (docs/PERFORMANCE.md)."),
+	boolean("enrich.containers", "Inspect each container at its first event (privileged, mounts, capabilities, user, namespaces...).", true),
+	boolean("enrich.execs", "Inspect each exec at its exec_create (command, user, privileged, tty).", true),
+	boolean("enrich.images", "Complete container summaries from their image (effective user, repo digest); requires enrich.containers.", true),
+	boolean("enrich.daemon", "Ask each daemon's /info and /version at each connection (daemon ID, name, version, security options).", true),
 	// An event waits at most this long for its inspect, then goes out
 	// without the summary: the bound keeps a slow daemon from holding its
 	// events back.

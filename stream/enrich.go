@@ -67,36 +67,35 @@ func (o Enrich) withDefaults() (Enrich, error) {
 	return o, nil
 }
 
-// Limits of the lines held back behind a pending inspect: past them the
-// reader waits for the inspects before it reads on.
-const (
-	maxHeldLines = 1024
-	maxHeldBytes = 1 << 20
-)
-
-// enricher is the enrichment of one watcher. Its fields are owned by the
-// watcher's goroutine, but for the images cache (imgMu) and what inspect
-// goroutines write into their call before closing its done.
+// enricher is the enrichment of one watcher. mu is the watcher's build
+// lock while enrichment is on: the reader and the drainer (see drain) both
+// build events, so whatever handle touches (the batch, the resume point,
+// the caches, the held queue) is theirs only under mu. Inspect goroutines
+// write into their call before closing its done, and use imgMu for the
+// images cache and the slot pool's own lock for the inspects waiting for a
+// slot.
 type enricher struct {
 	w    *watcher
-	ctx  context.Context // the Fleet's
+	ctx  context.Context // the watcher's
 	opts Enrich
+
+	mu   sync.Mutex
+	room sync.Cond // signalled (on mu) when the drainer takes lines off a full queue
 
 	containers *simplelru.LRU[string, []byte] // container ID -> encoded inspected.Container
 	execs      *simplelru.LRU[string, []byte] // exec ID -> encoded inspected.Exec
 	daemon     []byte                         // encoded inspected.Daemon of the current connection
 	inflight   map[string]*inspectCall        // "c"+ID or "e"+ID
-	slots      chan struct{}                  // inspects in flight (Concurrency)
 
-	held       []heldLine // lines read while an inspect they follow is pending
-	heldBytes  int
+	heldQueue
 	draining   bool
 	drainParts [2][]byte // parts of the held line being drained
-	timer      *time.Timer
 
-	scratch []byte   // the context of the event being built
-	pre     prepared // what extra guessed for it
-	base    []byte   // the context of an event without container or exec parts
+	scratch []byte                 // the context of the event being built
+	pre     prepared               // what extra guessed for it
+	base    atomic.Pointer[[]byte] // the context of an event without container or exec parts
+
+	slots slotPool
 
 	imgMu  sync.Mutex
 	images map[string]imageInfo
@@ -105,30 +104,25 @@ type enricher struct {
 	report   failureReport // the same, for inspect_failed events
 }
 
-// inspectCall is one inspect in flight. part is written before done is
-// closed and read after.
+// inspectCall is one inspect, running or waiting for a slot. part and keep
+// are written before done is closed and read after.
 type inspectCall struct {
-	done chan struct{}
-	part []byte
-	keep bool // part is a summary worth caching (not a transient failure)
-}
-
-// heldLine is a line held back, with what it waits for.
-type heldLine struct {
-	line      []byte
-	st        *replayState
-	truncated bool // the line was reduced to fit (payload.Extra.Truncated)
-	readAt    time.Time
-	calls     [2]*inspectCall
-	parts     [2][]byte // parts found when held, without a call
+	done    chan struct{}
+	part    []byte
+	keep    bool // part is a summary worth caching (not a transient failure)
+	kind    byte // 'c' container, 'e' exec
+	id      string
+	askedAt time.Time // when the event that asked for it was read
 }
 
 func newEnricher(ctx context.Context, w *watcher) *enricher {
 	o := w.opts.Enrich
-	e := &enricher{w: w, ctx: ctx, opts: o, inflight: map[string]*inspectCall{},
-		slots: make(chan struct{}, o.Concurrency), images: map[string]imageInfo{}}
+	e := &enricher{w: w, ctx: ctx, opts: o, inflight: map[string]*inspectCall{}, images: map[string]imageInfo{}}
+	e.room.L = &e.mu
+	e.slots.size, e.slots.wg = o.Concurrency, &w.f.wg
 	e.containers, _ = simplelru.NewLRU[string, []byte](o.CacheSize, nil)
 	e.execs, _ = simplelru.NewLRU[string, []byte](o.CacheSize, nil)
+	e.base.Store(&[]byte{})
 	return e
 }
 
@@ -188,7 +182,7 @@ func (e *enricher) extra(line []byte, x payload.Extra) payload.Extra {
 		}
 	}
 	if e.pre.c == nil && e.pre.e == nil {
-		x.Context = e.base
+		x.Context = *e.base.Load()
 		return x
 	}
 	e.scratch = inspected.Append(e.scratch[:0], e.daemon, e.pre.c, e.pre.e)
@@ -210,7 +204,7 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 	pre := e.pre
 	e.pre = prepared{}
 	if meta.Type != "container" || !(e.opts.Containers || e.opts.Execs) {
-		if !e.draining && len(e.held) > 0 {
+		if !e.draining && e.waiting() {
 			e.hold(line, st, truncated, [2]*inspectCall{}, [2][]byte{})
 			return nil, true
 		}
@@ -236,7 +230,7 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 	if e.opts.Execs && xid != "" && strings.HasPrefix(meta.Action, "exec_") {
 		epart, calls[1] = e.lookup(e.execs, 'e', xid)
 	}
-	if !e.draining && (len(e.held) > 0 || calls[0] != nil || calls[1] != nil) {
+	if !e.draining && (e.waiting() || calls[0] != nil || calls[1] != nil) {
 		e.hold(line, st, truncated, calls, [2][]byte{cpart, epart})
 		return nil, true
 	}
@@ -256,7 +250,7 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 // rebuild builds the payload of line again with the given parts, keeping
 // the truncated flag of its line.
 func (e *enricher) rebuild(dst, line, out []byte, truncated bool, cpart, epart []byte) []byte {
-	ctx := e.base
+	ctx := *e.base.Load()
 	if cpart != nil || epart != nil {
 		e.scratch = inspected.Append(e.scratch[:0], e.daemon, cpart, epart)
 		ctx = e.scratch
@@ -269,10 +263,11 @@ func (e *enricher) rebuild(dst, line, out []byte, truncated bool, cpart, epart [
 }
 
 // lookup returns the cached part of id, or the call that will give it (an
-// inspect started if none is in flight). While draining, a call not done
-// gives the too-late failure instead. A create finds the part of its ID
-// cached only when it is replayed after a reconnection (IDs are random and
-// a destroy drops its part): the part then stands.
+// inspect started, or queued for a slot, if none is in flight). While
+// draining, a call not done gives the too-late failure instead. A create
+// finds the part of its ID cached only when it is replayed after a
+// reconnection (IDs are random and a destroy drops its part): the part
+// then stands.
 func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id string) ([]byte, *inspectCall) {
 	if part, ok := cache.Get(id); ok {
 		return part, nil
@@ -296,8 +291,9 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		}
 	}
 	if e.draining {
-		// Not asked when the line was read (cached then, or no slot was
-		// free): what was found then, else no time is left to ask.
+		// Not asked when the line was read (cached then, or the queue
+		// of inspects was full): what was found then, else no time is
+		// left to ask.
 		i := 0
 		if kind == 'e' {
 			i = 1
@@ -307,140 +303,59 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 		}
 		return failurePart(errTooLate), nil
 	}
-	if !e.takeSlot() {
+	c := &inspectCall{done: make(chan struct{}), kind: kind, id: id, askedAt: time.Now()}
+	if !e.slots.start(c, e.run) {
 		e.fail(errBusy)
 		return failurePart(errBusy), nil
 	}
-	c := &inspectCall{done: make(chan struct{})}
 	e.inflight[key] = c
-	e.w.f.wg.Go(func() {
-		defer func() { <-e.slots }()
-		defer close(c.done)
-		ctx, cancel := context.WithTimeout(e.ctx, e.w.opts.CallTimeout)
-		defer cancel()
-		var part any
-		var err error
-		if kind == 'c' {
-			part, err = e.inspectContainer(ctx, id)
-		} else {
-			part, err = e.inspectExec(ctx, id)
-		}
-		if err != nil {
-			if ctx.Err() == context.DeadlineExceeded {
-				err = errCallTimeout
-			}
-			e.fail(err)
-			c.part = failurePart(err)
-			// A container or exec that is gone stays gone; a timeout
-			// may be luckier at its next event.
-			c.keep = ctx.Err() == nil
-			return
-		}
-		c.part, c.keep = inspected.Encode(part), true
-		limit := maxContainerPart
-		if kind == 'e' {
-			limit = maxExecPart
-		}
-		if len(c.part) > limit {
-			c.part = failurePart(errors.New("summary too large"))
-		}
-	})
 	return nil, c
 }
 
-// takeSlot takes a slot for an inspect. When all are taken it waits, up to
-// Timeout and without the work token, for one to come free: reading on
-// would only queue more lines behind inspects that cannot start.
-func (e *enricher) takeSlot() bool {
-	select {
-	case e.slots <- struct{}{}:
-		return true
-	default:
+// run runs the inspect of c and closes its done.
+func (e *enricher) run(c *inspectCall) {
+	defer close(c.done)
+	if time.Since(c.askedAt) >= e.opts.Timeout || e.ctx.Err() != nil {
+		// Waited for a slot until its event went out without it: not
+		// worth asking now (not kept, so that the object's next event
+		// asks again).
+		c.part = failurePart(errTooLate)
+		return
 	}
-	working := e.w.working
-	e.w.releaseWork()
-	if working {
-		defer e.w.acquireWork()
-	}
-	// The oldest line held waits the longest: its deadline bounds this.
-	deadline := time.Now().Add(e.opts.Timeout)
-	if len(e.held) > 0 {
-		deadline = e.held[0].readAt.Add(e.opts.Timeout)
-	}
-	if e.timer == nil {
-		e.timer = time.NewTimer(time.Until(deadline))
+	ctx, cancel := context.WithTimeout(e.ctx, e.w.opts.CallTimeout)
+	defer cancel()
+	var part any
+	var err error
+	if c.kind == 'c' {
+		part, err = e.inspectContainer(ctx, c.id)
 	} else {
-		e.timer.Reset(time.Until(deadline))
+		part, err = e.inspectExec(ctx, c.id)
 	}
-	defer e.timer.Stop()
-	select {
-	case e.slots <- struct{}{}:
-		return true
-	case <-e.timer.C:
-	case <-e.ctx.Done():
-	}
-	return false
-}
-
-// hold keeps a copy of line until drain.
-func (e *enricher) hold(line []byte, st *replayState, truncated bool, calls [2]*inspectCall, parts [2][]byte) {
-	h := heldLine{line: append([]byte(nil), line...), st: st, truncated: truncated, readAt: time.Now(), calls: calls}
-	for i, c := range calls {
-		if c == nil {
-			// A part found now (cached, or a failure to start its
-			// inspect) stands at drain even if the cache lets it go.
-			h.parts[i] = parts[i]
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			err = errCallTimeout
 		}
-	}
-	e.held = append(e.held, h)
-	e.heldBytes += len(line)
-	if len(e.held) >= maxHeldLines || e.heldBytes >= maxHeldBytes {
-		e.w.drainHeld() // not drainEnrich: the batch is being built
-	}
-}
-
-// drainEnrich drains the held lines (drainHeld) and reports the inspect
-// failures gathered (reportFailures). The reader calls it before it hands
-// its batch over, at the end of each read.
-func (w *watcher) drainEnrich() {
-	if w.enr == nil {
+		e.fail(err)
+		c.part = failurePart(err)
+		// A container or exec that is gone stays gone; a timeout may be
+		// luckier at its next event.
+		c.keep = ctx.Err() == nil
 		return
 	}
-	w.drainHeld()
-	w.reportFailures()
-}
-
-// drainHeld waits for the inspects the held lines wait for, each at most
-// Timeout from when its line was read, without the work token, and then
-// builds their events in order.
-func (w *watcher) drainHeld() {
-	e := w.enr
-	if len(e.held) == 0 || e.draining {
-		return
+	c.part, c.keep = inspected.Encode(part), true
+	limit := maxContainerPart
+	if c.kind == 'e' {
+		limit = maxExecPart
 	}
-	working := w.working
-	w.releaseWork()
-	for _, h := range e.held {
-		e.wait(h)
+	if len(c.part) > limit {
+		c.part = failurePart(errors.New("summary too large"))
 	}
-	if working {
-		w.acquireWork()
-	}
-	e.draining = true
-	for i := range e.held {
-		e.drainParts = e.held[i].parts
-		w.handle(e.held[i].line, e.held[i].st, payload.Extra{Truncated: e.held[i].truncated})
-		e.held[i] = heldLine{}
-	}
-	e.draining, e.drainParts = false, [2][]byte{}
-	e.held, e.heldBytes = e.held[:0], 0
-	e.prune()
 }
 
 // prune moves the answers of calls that ended into the caches: a call whose
 // event went out without it (too late) would otherwise stay in inflight
-// until another event of its object came, maybe never. What stays is at
-// most Concurrency calls still running.
+// until another event of its object came, maybe never. What stays is the
+// calls still running or waiting for a slot.
 func (e *enricher) prune() {
 	for key, c := range e.inflight {
 		select {
@@ -460,30 +375,6 @@ func (e *enricher) prune() {
 	}
 }
 
-// wait waits for the calls of h until Timeout after h was read.
-func (e *enricher) wait(h heldLine) {
-	for _, c := range h.calls {
-		if c == nil {
-			continue
-		}
-		left := time.Until(h.readAt.Add(e.opts.Timeout))
-		if left <= 0 {
-			return
-		}
-		if e.timer == nil {
-			e.timer = time.NewTimer(left)
-		} else {
-			e.timer.Reset(left)
-		}
-		select {
-		case <-c.done:
-		case <-e.timer.C:
-		case <-e.ctx.Done():
-		}
-		e.timer.Stop()
-	}
-}
-
 // streamUp asks the daemon about itself for the events of the connection
 // that starts (session calls it before the live stream opens; the idle
 // connection is closed after it).
@@ -497,11 +388,15 @@ func (e *enricher) streamUp(ctx context.Context) {
 	if !d.Inspected {
 		e.fail(errors.New("daemon: " + d.Error))
 	}
-	e.daemon = inspected.Encode(d)
-	if len(e.daemon) > maxDaemonPart {
-		e.daemon = inspected.Encode(&inspected.Daemon{Error: "summary too large"})
+	part := inspected.Encode(d)
+	if len(part) > maxDaemonPart {
+		part = inspected.Encode(&inspected.Daemon{Error: "summary too large"})
 	}
-	e.base = inspected.Append(nil, e.daemon, nil, nil)
+	base := inspected.Append(nil, part, nil, nil)
+	e.mu.Lock()
+	e.daemon = part
+	e.base.Store(&base)
+	e.mu.Unlock()
 }
 
 // healthExtra is the context of the host's health events.
@@ -509,7 +404,7 @@ func (w *watcher) healthExtra() payload.Extra {
 	if w.enr == nil {
 		return payload.Extra{}
 	}
-	return payload.Extra{Context: w.enr.base}
+	return payload.Extra{Context: *w.enr.base.Load()}
 }
 
 // extra is x with the context guessed for line (see enricher.extra); x

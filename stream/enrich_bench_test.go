@@ -127,7 +127,7 @@ func BenchmarkEnrichLatency(b *testing.B) {
 // few mounts and options, and checks it against the 2 KiB target.
 func TestEnrichCacheBytesPerContainer(t *testing.T) {
 	const n = 20000
-	w := &watcher{opts: &Options{Enrich: Enrich{Containers: true, CacheSize: n}}}
+	w := &watcher{f: &Fleet{}, opts: &Options{Enrich: Enrich{Containers: true, CacheSize: n}}}
 	e := newEnricher(context.Background(), w)
 	c := &inspected.Container{
 		Inspected: true, User: "root", Cmdline: "nginx -g daemon off;", ImageID: "sha256:" + strings.Repeat("a", 64),
@@ -191,7 +191,8 @@ func BenchmarkHandleEnrich(b *testing.B) {
 			if c.on {
 				w.enr = newEnricher(context.Background(), w)
 				w.enr.daemon = inspected.Encode(&inspected.Daemon{Inspected: true, ID: "ABCD:EFGH:" + strings.Repeat("X", 40), Name: "web-1", Version: "28.5.2", APIVersion: "1.51", OS: "Debian GNU/Linux 12 (bookworm)", Kernel: "6.1.0-28-amd64", SecurityOptions: []string{"name=seccomp,profile=builtin", "name=cgroupns"}})
-				w.enr.base = inspected.Append(nil, w.enr.daemon, nil, nil)
+				base := inspected.Append(nil, w.enr.daemon, nil, nil)
+				w.enr.base.Store(&base)
 				w.enr.containers.Add(id, inspected.Encode(&inspected.Container{Inspected: true, User: "root", Cmdline: "nginx -g daemon off;", ImageRepository: "registry.example.com/team/web", ImageTag: "1.4.2", Seccomp: "default", NetworkMode: "bridge"}))
 			}
 			ls := lines(c.typ)

@@ -21,13 +21,16 @@ const ActionInspectFailed = "inspect_failed"
 const inspectReportInterval = time.Second
 
 // failureReport gathers inspect failures not reported yet. Inspect
-// goroutines add to it; the reader reports it.
+// goroutines add to it; the reader and the drainer report it as they go,
+// and a timer does when neither comes by (a host that sends no more
+// events).
 type failureReport struct {
 	mu          sync.Mutex
 	count       uint64
 	from, until int64 // plugin clock, Unix ns
 	reason      string
 	lastSent    time.Time // monotonic; zero: never
+	timerSet    bool      // a reportLater is due
 }
 
 // fail counts one failed inspect.
@@ -42,13 +45,59 @@ func (e *enricher) fail(err error) {
 	r.count++
 	r.until = now
 	r.reason = err.Error()
+	arm := !r.timerSet
+	r.timerSet = true
 	r.mu.Unlock()
+	if arm {
+		time.AfterFunc(inspectReportInterval, e.reportLater)
+	}
+}
+
+// reportLater reports the failures still pending a while after they came,
+// and again while some stay pending (Batches full) and the watcher runs.
+// It runs on a timer goroutine, registered with the Fleet's timed work
+// that Close waits for.
+func (e *enricher) reportLater() {
+	r := &e.report
+	if !e.w.f.startTimed() {
+		return
+	}
+	defer e.w.f.timed.Done()
+	r.mu.Lock()
+	r.timerSet = false
+	r.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return
+	}
+	e.mu.Lock()
+	e.w.reportFailures()
+	e.mu.Unlock()
+	r.mu.Lock()
+	again := r.count > 0 && !r.timerSet
+	r.timerSet = r.timerSet || again
+	r.mu.Unlock()
+	if again {
+		time.AfterFunc(inspectReportInterval, e.reportLater)
+	}
+}
+
+// reportNow reports the failures gathered, from the watcher's goroutine
+// outside of a read (after stream_up: a failed /info of a host that then
+// sends nothing).
+func (w *watcher) reportNow() {
+	if w.enr == nil {
+		return
+	}
+	w.enr.mu.Lock()
+	w.reportFailures()
+	w.enr.mu.Unlock()
 }
 
 // reportFailures sends the failures gathered as one inspect_failed event,
 // at most one per inspectReportInterval, without waiting for room: a report
-// that finds Batches full stays pending and grows. The reader's batch goes
-// first, so that the report does not overtake it.
+// that finds Batches full stays pending and grows. The batch being built
+// goes first, so that the report does not overtake it. Called under the
+// enricher's mu.
 func (w *watcher) reportFailures() {
 	r := &w.enr.report
 	r.mu.Lock()

@@ -100,11 +100,11 @@ type Fleet struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	// Liveness pings run on timer goroutines; Close waits for those that
-	// started and refuses new ones.
-	pingMu     sync.Mutex
-	pingClosed bool
-	pings      sync.WaitGroup
+	// Liveness pings and late inspect_failed reports run on timer
+	// goroutines; Close waits for those that started and refuses new ones.
+	timedMu     sync.Mutex
+	timedClosed bool
+	timed       sync.WaitGroup
 }
 
 // Start builds one Docker client per endpoint and starts watching every
@@ -199,12 +199,12 @@ func (f *Fleet) Close() error {
 	f.closeOnce.Do(func() {
 		f.updateMu.Lock()
 		defer f.updateMu.Unlock()
-		f.pingMu.Lock()
-		f.pingClosed = true
-		f.pingMu.Unlock()
+		f.timedMu.Lock()
+		f.timedClosed = true
+		f.timedMu.Unlock()
 		f.cancel()
 		f.wg.Wait()
-		f.pings.Wait()
+		f.timed.Wait()
 		f.closeClients()
 		close(f.events)
 	})
@@ -222,14 +222,15 @@ func (f *Fleet) closeClients() {
 	}
 }
 
-// startPing registers a liveness ping; false once Close has begun.
-func (f *Fleet) startPing() bool {
-	f.pingMu.Lock()
-	defer f.pingMu.Unlock()
-	if f.pingClosed {
+// startTimed registers the work of a timer goroutine (a liveness ping, a
+// late report); false once Close has begun. Done on f.timed ends it.
+func (f *Fleet) startTimed() bool {
+	f.timedMu.Lock()
+	defer f.timedMu.Unlock()
+	if f.timedClosed {
 		return false
 	}
-	f.pings.Add(1)
+	f.timed.Add(1)
 	return true
 }
 

@@ -19,24 +19,25 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		w.br = newLineReader()
 		w.br.around = func(reading bool) {
 			if reading {
-				w.releaseWork()
+				w.leave()
 			} else {
-				w.acquireWork()
+				w.enter()
 			}
 		}
 	}
 	w.br.Reset(body)
-	// The reader works on what it read under a token (see Fleet.work),
-	// and gives it back whenever it waits: for the daemon, or for room.
-	w.acquireWork()
-	defer w.releaseWork()
+	// The reader works on what it read under a token (see Fleet.work) and
+	// the enricher's lock (see enter), and gives them back whenever it
+	// waits: for the daemon, or for room.
+	w.enter()
+	defer w.leave()
 	br := w.br
 	defer br.Reset(nil) // drop the reference to the body
 	// What was read goes out before the reader returns (and, for the
 	// live stream, before the stream_down that follows).
 	defer w.flushBatch()
 	defer func() { w.endSkipped(w.clock.now()) }()
-	defer w.drainEnrich() // held lines go out first
+	defer w.finishEnrich() // held lines go out first
 	for {
 		line, err := br.ReadSlice()
 		var x payload.Extra
@@ -55,8 +56,10 @@ func (w *watcher) readLines(body io.Reader, st *replayState) error {
 		// About to read again, maybe to wait for the daemon: hand over
 		// the batch, so that a lone event is not held back, release a
 		// grown read buffer (an idle host keeps no payload memory) and
-		// report losses.
-		w.drainEnrich()
+		// report losses and failed inspects.
+		if w.enr != nil {
+			w.reportFailures()
+		}
 		if w.skipped.count > 0 {
 			w.endSkipped(w.clock.now())
 		}

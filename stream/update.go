@@ -136,12 +136,12 @@ func (w *watcher) removed() {
 // waits for room as a host's health events do, and reports whether the
 // event was queued.
 func (f *Fleet) Report(label, action string, attrs map[string]string) bool {
-	// Registered as a ping is, so that Close waits for it before it
-	// closes Batches.
-	if !f.startPing() {
+	// Registered as a timer's work is, so that Close waits for it before
+	// it closes Batches.
+	if !f.startTimed() {
 		return false
 	}
-	defer f.pings.Done()
+	defer f.timed.Done()
 	w := &watcher{f: f, host: label, opts: &f.opts, done: f.ctx.Done()}
 	ev, ok := w.healthEvent(action, f.opts.Now().UnixNano(), attrs)
 	if !ok {

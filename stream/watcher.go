@@ -262,16 +262,17 @@ func (w *watcher) live(ctx context.Context, since int64) error {
 		AttrDaemonName: w.daemon.name,
 		AttrAPIVersion: w.daemon.apiVersion,
 	})
+	w.reportNow() // a failed /info, before the stream may go quiet
 
 	if w.opts.PingInterval > 0 {
 		// The callback re-arms its own timer; an atomic pointer hands it
 		// over without a race with AfterFunc's return.
 		var timer atomic.Pointer[time.Timer]
 		t := time.AfterFunc(w.opts.PingInterval, func() {
-			if !w.f.startPing() {
+			if !w.f.startTimed() {
 				return
 			}
-			defer w.f.pings.Done()
+			defer w.f.timed.Done()
 			if sctx.Err() != nil {
 				return
 			}

@@ -80,16 +80,16 @@ func enrichedRecords(t *testing.T, d *dockerd.Daemon, initConfig string) func(id
 	}
 }
 
-// TestEnrichedFieldsThroughTheABI: with enrichment on (as the examples
-// have it), the built plugin gives Falco the posture of containers and
-// execs of a real daemon on their events; with the default init_config
-// (enrichment off), none.
+// TestEnrichedFieldsThroughTheABI: with the default init_config
+// (enrichment on), the built plugin gives Falco the posture of containers
+// and execs of a real daemon on their events; with enrichment turned off,
+// none.
 func TestEnrichedFieldsThroughTheABI(t *testing.T) {
 	d := dockerd.Start(t, dockerd.Options{Name: "enrich-abi"})
 	if _, err := d.ImportBusybox("abi-test:1"); err != nil {
 		t.Fatal(err)
 	}
-	next := enrichedRecords(t, d, `{"enrich": {"containers": true, "execs": true, "images": true, "daemon": true}}`)
+	next := enrichedRecords(t, d, "") // on by default
 	up := next("enrich", "stream_up")
 	if up["docker.daemon.id"] != d.ID() || up["docker.daemon.version"] == "<NA>" {
 		t.Errorf("stream_up daemon fields %v, want id %s", up, d.ID())
@@ -123,7 +123,7 @@ func TestEnrichedFieldsThroughTheABI(t *testing.T) {
 		t.Errorf("exec_start: %v", r)
 	}
 
-	off := enrichedRecords(t, d, "")
+	off := enrichedRecords(t, d, `{"enrich": {"containers": false, "execs": false, "images": false, "daemon": false}}`)
 	off("enrich", "stream_up")
 	plain, err := d.Create("--privileged", "abi-test:1", "sleep", "60")
 	if err != nil {
