@@ -393,6 +393,9 @@ func (e *enricher) streamUp(ctx context.Context) {
 		part = inspected.Encode(&inspected.Daemon{Error: "summary too large"})
 	}
 	base := inspected.Append(nil, part, nil, nil)
+	// The part is kept as the slice of base that holds it: one copy per
+	// host, not two.
+	part = base[len(base)-1-len(part) : len(base)-1 : len(base)-1]
 	e.mu.Lock()
 	e.daemon = part
 	e.base.Store(&base)

@@ -49,8 +49,11 @@ func TestEnrichReaderReadsOnWhileInspectsPend(t *testing.T) {
 	// of their own: more than the queue holds, less than the queue, the
 	// socket and the daemon's buffer for a slow reader together (past
 	// those a daemon drops events, as dockerd does).
-	const n = maxHeldLines + 500
+	const n = maxHeldLines + 200
 	for i := range n {
+		if i%100 == 99 {
+			time.Sleep(2 * time.Millisecond) // lets the daemon write them out: a burst would overrun its buffer
+		}
 		srv.Publish(fakedocker.Event{Type: "network", Action: "connect", ActorID: "net", Attributes: map[string]string{"i": strconv.Itoa(i)}})
 	}
 	most := 0
