@@ -215,19 +215,33 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 	}
 	var cpart, epart []byte
 	var calls [2]*inspectCall
-	ev, err := payload.Parse(out)
-	if err != nil {
-		return out, false
+	// The index is parsed only when the build's meta does not say enough:
+	// an escaped actor ID, or an exec event (its execID attribute).
+	var ev payload.Event
+	var parsed bool
+	parse := func() bool {
+		if !parsed {
+			var err error
+			ev, err = payload.Parse(out)
+			parsed = err == nil
+		}
+		return parsed
 	}
-	id, _ := ev.ActorID()
+	id := unsafe.String(unsafe.SliceData(meta.ActorID), len(meta.ActorID))
+	if meta.ActorID == nil && parse() {
+		id, _ = ev.ActorID()
+	}
 	switch {
 	case pre.c != nil && id == unsafe.String(unsafe.SliceData(pre.id), len(pre.id)):
 		cpart = pre.c // the guess was right: already looked up
 	case e.opts.Containers && id != "":
 		cpart, calls[0] = e.lookup(e.containers, 'c', id)
 	}
-	xid, _ := ev.Attr("execID")
-	if e.opts.Execs && xid != "" && strings.HasPrefix(meta.Action, "exec_") {
+	var xid string
+	if e.opts.Execs && strings.HasPrefix(meta.Action, "exec_") && parse() {
+		xid, _ = ev.Attr("execID")
+	}
+	if xid != "" {
 		epart, calls[1] = e.lookup(e.execs, 'e', xid)
 	}
 	if !e.draining && (e.waiting() || calls[0] != nil || calls[1] != nil) {

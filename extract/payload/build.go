@@ -120,6 +120,10 @@ type Meta struct {
 	Type, Action string
 	// Truncated tells that the payload is flagged FlagTruncated.
 	Truncated bool
+	// ActorID is Actor.ID as it is in the line, a view of the line's
+	// bytes (valid while they are), when it needs no unescaping; nil when
+	// it is absent or escaped (Event.ActorID unescapes it).
+	ActorID []byte
 }
 
 // Extra is what the plugin adds to a daemon's line in its payload.
@@ -305,6 +309,9 @@ func (b *builder) finish() (Meta, error) {
 	meta := Meta{
 		Type:   intern(b.b, b.slots[slotType]),
 		Action: intern(b.b, b.slots[slotAction]),
+	}
+	if id := b.slots[slotActorID]; id.off != 0 && id.n&EscapeFlag == 0 {
+		meta.ActorID = b.b[id.off : id.off+id.n : id.off+id.n]
 	}
 	if tn := b.slots[slotTimeNano]; tn.off != 0 {
 		v, ok := parseInt(b.b[tn.off : tn.off+tn.n])

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -348,7 +349,7 @@ func TestBuildErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Build(%q) error %q, want it to say %q", c.line, err, c.want)
 		}
-		if string(out) != "keep" || meta != (Meta{}) {
+		if string(out) != "keep" || !reflect.DeepEqual(meta, Meta{}) {
 			t.Errorf("Build(%q) failed but returned %q, %+v", c.line, out, meta)
 		}
 	}
@@ -652,5 +653,30 @@ func TestBuildCopyOnly(t *testing.T) {
 	}
 	if got := copyOnlyTime([]byte(`{"a":"b"}`)); got != 0 {
 		t.Errorf("copyOnlyTime of a line without a number: %d", got)
+	}
+}
+
+// Meta.ActorID is the plain Actor ID as a view of the line, nil when it is
+// absent or needs unescaping (Event.ActorID has it then).
+func TestMetaActorID(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"x":"{\"ID\":\"no\"}"}},"timeNano":1}`: "abc",
+		`{"Type":"container","Action":"start","Actor":{"ID":"a\u0062c"},"timeNano":1}`:                                  "",
+		`{"Type":"container","Action":"start","timeNano":1}`:                                                              "",
+	} {
+		p, meta, err := Build(nil, "h", []byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(meta.ActorID) != want || (want == "") != (meta.ActorID == nil) {
+			t.Errorf("%s: Meta.ActorID %q, want %q", line, meta.ActorID, want)
+		}
+		ev, err := Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := ev.ActorID(); meta.ActorID != nil && id != string(meta.ActorID) {
+			t.Errorf("%s: Meta.ActorID %q, Event.ActorID %q", line, meta.ActorID, id)
+		}
 	}
 }

@@ -138,6 +138,9 @@ func (b *refBuilder) event() (Meta, error) {
 		Type:   intern(b.b, b.slots[slotType]),
 		Action: intern(b.b, b.slots[slotAction]),
 	}
+	if id := b.slots[slotActorID]; id.off != 0 && id.n&EscapeFlag == 0 {
+		meta.ActorID = b.b[id.off : id.off+id.n]
+	}
 	if tn := b.slots[slotTimeNano]; tn.off != 0 {
 		v, ok := refParseInt(b.b[tn.off : tn.off+tn.n])
 		if !ok {
@@ -694,9 +697,15 @@ func sameAsRef(t *testing.T, line []byte) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("line %q: payload\n%x\nreference\n%x", line, got, want)
 	}
-	if gotMeta != wantMeta {
+	if !sameMeta(gotMeta, wantMeta) {
 		t.Fatalf("line %q: Meta %+v, reference %+v", line, gotMeta, wantMeta)
 	}
+}
+
+// sameMeta compares two Metas, their ActorID views by contents.
+func sameMeta(a, b Meta) bool {
+	return a.TimeNano == b.TimeNano && a.Type == b.Type && a.Action == b.Action && a.Truncated == b.Truncated &&
+		(a.ActorID == nil) == (b.ActorID == nil) && bytes.Equal(a.ActorID, b.ActorID)
 }
 
 // TestBuildSameAsReference runs Build and the reference over the fixtures,
