@@ -661,8 +661,8 @@ func TestBuildCopyOnly(t *testing.T) {
 func TestMetaActorID(t *testing.T) {
 	for line, want := range map[string]string{
 		`{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"x":"{\"ID\":\"no\"}"}},"timeNano":1}`: "abc",
-		`{"Type":"container","Action":"start","Actor":{"ID":"a\u0062c"},"timeNano":1}`:                                  "",
-		`{"Type":"container","Action":"start","timeNano":1}`:                                                              "",
+		`{"Type":"container","Action":"start","Actor":{"ID":"a\u0062c"},"timeNano":1}`:                                 "",
+		`{"Type":"container","Action":"start","timeNano":1}`:                                                           "",
 	} {
 		p, meta, err := Build(nil, "h", []byte(line))
 		if err != nil {
