@@ -63,10 +63,16 @@ func formatRFC3339(ns int64) string {
 // send hands ev over alone, waiting at most wait for room, and never past
 // the Fleet's Close.
 func (w *watcher) send(ev Event, wait time.Duration) bool {
+	return w.f.sendAlone(ev, wait, w.done)
+}
+
+// sendAlone hands ev over in a batch of its own, waiting at most wait for
+// room (not at all when wait <= 0), and not past done.
+func (f *Fleet) sendAlone(ev Event, wait time.Duration, done <-chan struct{}) bool {
 	b := single(ev)
 	if wait <= 0 {
 		select {
-		case w.f.events <- b:
+		case f.events <- b:
 			return true
 		default:
 			return false
@@ -75,11 +81,11 @@ func (w *watcher) send(ev Event, wait time.Duration) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case w.f.events <- b:
+	case f.events <- b:
 		return true
 	case <-t.C:
 		return false
-	case <-w.done:
+	case <-done:
 		return false
 	}
 }
@@ -135,9 +141,15 @@ type healthActor struct {
 	Attributes map[string]string
 }
 
-// healthEvent builds a health event stamped now (the plugin's clock). It
-// cannot fail for a valid host label (Start and payload check those).
+// healthEvent builds a health event of the host stamped now (the plugin's
+// clock), with the host's context. It cannot fail for a valid host label
+// (Start and payload check those).
 func (w *watcher) healthEvent(action string, now int64, attrs map[string]string) (Event, bool) {
+	return healthEvent(w.host, w.healthExtra(), action, now, attrs)
+}
+
+// healthEvent builds a health event of host stamped now, carrying x.
+func healthEvent(host string, x payload.Extra, action string, now int64, attrs map[string]string) (Event, bool) {
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
@@ -146,12 +158,12 @@ func (w *watcher) healthEvent(action string, now int64, attrs map[string]string)
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(healthLine{
-		Type: HealthType, Action: action, Actor: healthActor{ID: w.host, Attributes: attrs},
+		Type: HealthType, Action: action, Actor: healthActor{ID: host, Attributes: attrs},
 		Scope: "local", Time: now / 1e9, TimeNano: now,
 	}); err != nil {
 		return Event{}, false
 	}
-	p, _, err := payload.BuildExtra(nil, w.host, bytes.TrimRight(b.Bytes(), "\n"), w.healthExtra())
+	p, _, err := payload.BuildExtra(nil, host, bytes.TrimRight(b.Bytes(), "\n"), x)
 	if err != nil {
 		return Event{}, false
 	}

@@ -142,10 +142,9 @@ func (f *Fleet) Report(label, action string, attrs map[string]string) bool {
 		return false
 	}
 	defer f.timed.Done()
-	w := &watcher{f: f, host: label, opts: &f.opts, done: f.ctx.Done()}
-	ev, ok := w.healthEvent(action, f.opts.Now().UnixNano(), attrs)
+	ev, ok := healthEvent(label, payload.Extra{}, action, f.opts.Now().UnixNano(), attrs)
 	if !ok {
 		return false
 	}
-	return w.send(ev, healthWait)
+	return f.sendAlone(ev, healthWait, f.ctx.Done())
 }
