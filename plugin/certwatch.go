@@ -34,8 +34,6 @@ var (
 // of hosts). It reads the files as they are on disk, so a rotated
 // certificate stops being reported.
 type certWatcher struct {
-	cfg      Config
-	params   string
 	fleet    *stream.Fleet
 	warning  time.Duration
 	now      func() time.Time
@@ -44,9 +42,9 @@ type certWatcher struct {
 	done     chan struct{}
 }
 
-func watchCerts(cfg Config, params string, fleet *stream.Fleet) *certWatcher {
+func watchCerts(cfg Config, fleet *stream.Fleet) *certWatcher {
 	cw := &certWatcher{
-		cfg: cfg, params: params, fleet: fleet,
+		fleet:   fleet,
 		warning: time.Duration(cfg.CertExpiryWarning), now: time.Now,
 		reported: map[string]time.Time{},
 		stop:     make(chan struct{}), done: make(chan struct{}),
@@ -77,13 +75,10 @@ func (cw *certWatcher) close() {
 	<-cw.done
 }
 
-// check reports the certificates that expire within the warning. The
-// endpoints are parsed again: an inventory may have changed them.
+// check reports the certificates of the hosts watched now (an inventory
+// may have changed them) that expire within the warning.
 func (cw *certWatcher) check() {
-	endpoints, err := cw.cfg.Endpoints(cw.params)
-	if err != nil {
-		return // the inventory watcher reports what is wrong with them
-	}
+	endpoints := cw.fleet.Endpoints()
 	users := map[string][]string{} // certificate file -> host labels
 	var files []string
 	for _, ep := range endpoints {

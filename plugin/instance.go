@@ -146,7 +146,7 @@ func openInstance(cfg Config, params string) (*instance, error) {
 	inst := newInstance(fleet, batch.ArrayPtr(), batch.Len(), slotCap)
 	inst.SetEvents(batch)
 	inst.inventory = watchInventory(cfg, params, fleet)
-	inst.certs = watchCerts(cfg, params, fleet)
+	inst.certs = watchCerts(cfg, fleet)
 	return inst, nil
 }
 

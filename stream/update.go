@@ -148,3 +148,15 @@ func (f *Fleet) Report(label, action string, attrs map[string]string) bool {
 	}
 	return f.sendAlone(ev, healthWait, f.ctx.Done())
 }
+
+// Endpoints returns the endpoints watched now: Start's, as Update last
+// changed them.
+func (f *Fleet) Endpoints() []hosts.Endpoint {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]hosts.Endpoint, len(f.watchers))
+	for i, w := range f.watchers {
+		out[i] = w.ep
+	}
+	return out
+}

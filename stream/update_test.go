@@ -199,3 +199,31 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 	}
 }
+
+// Endpoints follows Update: what is watched, as it was given.
+func TestEndpointsFollowUpdate(t *testing.T) {
+	dir := t.TempDir()
+	srv := fakedocker.New("eps")
+	t.Cleanup(func() { srv.Close() })
+	eps := unixHosts(t, srv, dir, "e", 3)
+	f := startFleet(t, eps[:2], testOptions())
+	names := func() []string {
+		var n []string
+		for _, ep := range f.Endpoints() {
+			n = append(n, ep.Name+" "+ep.URL)
+		}
+		slices.Sort(n)
+		return n
+	}
+	want := []string{eps[0].Name + " " + eps[0].URL, eps[1].Name + " " + eps[1].URL}
+	if got := names(); !slices.Equal(got, want) {
+		t.Errorf("Endpoints() = %v, want %v", got, want)
+	}
+	if _, err := f.Update([]hosts.Endpoint{eps[1], eps[2]}); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{eps[1].Name + " " + eps[1].URL, eps[2].Name + " " + eps[2].URL}
+	if got := names(); !slices.Equal(got, want) {
+		t.Errorf("after Update, Endpoints() = %v, want %v", got, want)
+	}
+}
