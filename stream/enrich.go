@@ -82,8 +82,8 @@ type enricher struct {
 	mu   sync.Mutex
 	room sync.Cond // signalled (on mu) when the drainer takes lines off a full queue
 
-	containers *simplelru.LRU[string, []byte] // container ID -> encoded inspected.Container
-	execs      *simplelru.LRU[string, []byte] // exec ID -> encoded inspected.Exec
+	containers summaryCache // container ID -> encoded inspected.Container
+	execs      summaryCache // exec ID -> encoded inspected.Exec
 	daemon     []byte                         // encoded inspected.Daemon of the current connection
 	inflight   map[string]*inspectCall        // "c"+ID or "e"+ID
 
@@ -117,11 +117,10 @@ type inspectCall struct {
 
 func newEnricher(ctx context.Context, w *watcher) *enricher {
 	o := w.opts.Enrich
-	e := &enricher{w: w, ctx: ctx, opts: o, inflight: map[string]*inspectCall{}, images: map[string]imageInfo{}}
+	e := &enricher{w: w, ctx: ctx, opts: o}
 	e.room.L = &e.mu
 	e.slots.size, e.slots.wg = o.Concurrency, &w.f.wg
-	e.containers, _ = simplelru.NewLRU[string, []byte](o.CacheSize, nil)
-	e.execs, _ = simplelru.NewLRU[string, []byte](o.CacheSize, nil)
+	e.containers.size, e.execs.size = o.CacheSize, o.CacheSize
 	e.base.Store(&[]byte{})
 	return e
 }
@@ -235,14 +234,14 @@ func (e *enricher) apply(dst, line, out []byte, meta payload.Meta, st *replaySta
 	case pre.c != nil && id == unsafe.String(unsafe.SliceData(pre.id), len(pre.id)):
 		cpart = pre.c // the guess was right: already looked up
 	case e.opts.Containers && id != "":
-		cpart, calls[0] = e.lookup(e.containers, 'c', id)
+		cpart, calls[0] = e.lookup(&e.containers, 'c', id)
 	}
 	var xid string
 	if e.opts.Execs && strings.HasPrefix(meta.Action, "exec_") && parse() {
 		xid, _ = ev.Attr("execID")
 	}
 	if xid != "" {
-		epart, calls[1] = e.lookup(e.execs, 'e', xid)
+		epart, calls[1] = e.lookup(&e.execs, 'e', xid)
 	}
 	if !e.draining && (e.waiting() || calls[0] != nil || calls[1] != nil) {
 		e.hold(line, st, truncated, calls, [2][]byte{cpart, epart})
@@ -282,7 +281,7 @@ func (e *enricher) rebuild(dst, line, out []byte, truncated bool, cpart, epart [
 // finds the part of its ID cached only when it is replayed after a
 // reconnection (IDs are random and a destroy drops its part): the part
 // then stands.
-func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id string) ([]byte, *inspectCall) {
+func (e *enricher) lookup(cache *summaryCache, kind byte, id string) ([]byte, *inspectCall) {
 	if part, ok := cache.Get(id); ok {
 		return part, nil
 	}
@@ -321,6 +320,9 @@ func (e *enricher) lookup(cache *simplelru.LRU[string, []byte], kind byte, id st
 	if !e.slots.start(c, e.run) {
 		e.fail(errBusy)
 		return failurePart(errBusy), nil
+	}
+	if e.inflight == nil {
+		e.inflight = map[string]*inspectCall{}
 	}
 	e.inflight[key] = c
 	return nil, c
@@ -431,4 +433,43 @@ func (w *watcher) extra(line []byte, x payload.Extra) payload.Extra {
 		return x
 	}
 	return w.enr.extra(line, x)
+}
+
+// summaryCache is a host's LRU of encoded summaries, made at its first
+// Add: a fleet of idle hosts holds none.
+type summaryCache struct {
+	lru  *simplelru.LRU[string, []byte]
+	size int
+}
+
+// Get returns the summary of id and marks it used.
+func (c *summaryCache) Get(id string) ([]byte, bool) {
+	if c.lru == nil {
+		return nil, false
+	}
+	return c.lru.Get(id)
+}
+
+// Peek returns the summary of id without marking it used.
+func (c *summaryCache) Peek(id string) ([]byte, bool) {
+	if c.lru == nil {
+		return nil, false
+	}
+	return c.lru.Peek(id)
+}
+
+// Add keeps the summary of id, dropping the least recently used one past
+// the size.
+func (c *summaryCache) Add(id string, part []byte) {
+	if c.lru == nil {
+		c.lru, _ = simplelru.NewLRU[string, []byte](c.size, nil)
+	}
+	c.lru.Add(id, part)
+}
+
+// Remove drops the summary of id.
+func (c *summaryCache) Remove(id string) {
+	if c.lru != nil {
+		c.lru.Remove(id)
+	}
 }

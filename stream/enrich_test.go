@@ -218,7 +218,7 @@ func TestEnrichPruneHarvestsLateAnswers(t *testing.T) {
 	e := newEnricher(context.Background(), w)
 	w.enr = e
 	for _, id := range []string{"a", "b", "c"} {
-		if _, c := e.lookup(e.containers, 'c', id); c == nil {
+		if _, c := e.lookup(&e.containers, 'c', id); c == nil {
 			t.Fatal("no inspect started")
 		} else {
 			<-c.done

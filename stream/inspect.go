@@ -243,6 +243,9 @@ func (e *enricher) image(ctx context.Context, id string) imageInfo {
 	if len(e.images) >= e.opts.CacheSize {
 		clear(e.images) // images are few: a rare full reset is enough
 	}
+	if e.images == nil {
+		e.images = map[string]imageInfo{}
+	}
 	e.images[id] = img
 	e.imgMu.Unlock()
 	return img
