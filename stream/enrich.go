@@ -82,10 +82,10 @@ type enricher struct {
 	mu   sync.Mutex
 	room sync.Cond // signalled (on mu) when the drainer takes lines off a full queue
 
-	containers summaryCache // container ID -> encoded inspected.Container
-	execs      summaryCache // exec ID -> encoded inspected.Exec
-	daemon     []byte                         // encoded inspected.Daemon of the current connection
-	inflight   map[string]*inspectCall        // "c"+ID or "e"+ID
+	containers summaryCache            // container ID -> encoded inspected.Container
+	execs      summaryCache            // exec ID -> encoded inspected.Exec
+	daemon     []byte                  // encoded inspected.Daemon of the current connection
+	inflight   map[string]*inspectCall // "c"+ID or "e"+ID
 
 	heldQueue
 	draining   bool
