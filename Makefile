@@ -87,7 +87,7 @@ fuzz:
 # Benchmarks through the C ABI and of the packages; figures go in README.md.
 # Each scale case runs in a process of its own: the memory the ingest runs
 # leave behind would otherwise be in its baseline.
-SCALE_CASES := unix=1000 unix=10000 tls=1000
+SCALE_CASES := unix=1000 unix=10000 tls=1000 unix=1000,containers=100
 bench: $(OUTPUT)
 	DOCKERFLEET_SO=$(CURDIR)/$(OUTPUT) $(GO) test -run '^$$' -bench 'Extract|Ingest|Latency' -benchmem -timeout 60m ./internal/bench/...
 	@set -e; for c in $(SCALE_CASES); do \

@@ -12,7 +12,15 @@
 //     fields) on a realistic event mix, beside the ABI floor;
 //   - BenchmarkScale: RSS and goroutines per idle host, CPU of an idle
 //     fleet, Close time;
-//   - BenchmarkLatency: daemon write to next_batch return, p50 and p99.
+//   - BenchmarkLatency: daemon write to next_batch return, p50 and p99;
+//
+// and for enrichment (issue 12):
+//
+//   - BenchmarkEnrichLatency: the latency enrichment adds for hosts that
+//     each run 100 new containers a second, inspects answered in 20 ms
+//     and at once;
+//   - BenchmarkScale/unix=1000,containers=100: memory per host and per
+//     container summary cached, 100 containers on each of 1,000 hosts.
 //
 // The plugin under test is DOCKERFLEET_SO when set (make bench sets it),
 // else built from ./plugin/libdockerfleet into a temporary directory. The

@@ -5,6 +5,7 @@ package bench
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -12,8 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dockerfleet/dockerfleet/internal/dockerd"
 	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
@@ -57,10 +60,16 @@ type childSpec struct {
 	First int    // index of the first host
 	N     int    // number of hosts
 	TLS   *dockerd.Certs
+	// Inspect answers container, image and exec inspects at once
+	// (fakedocker.InspectOK) instead of 404.
+	Inspect bool
 }
 
 // runServerChild serves spec until its stdin closes. It prints one URL per
-// host and then "ready".
+// host and then "ready". Each line "containers FIRST COUNT" on its stdin
+// publishes, on every host, the create and the start of the containers
+// numbered FIRST to FIRST+COUNT-1 (containerID), and is answered by "ok",
+// the inspect requests received so far and the event streams served now.
 func runServerChild(raw string) int {
 	var spec childSpec
 	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
@@ -69,6 +78,9 @@ func runServerChild(raw string) int {
 	}
 	raiseNoFile()
 	srv := fakedocker.New("scale")
+	if spec.Inspect {
+		srv.SetInspect(fakedocker.InspectOK, 0)
+	}
 	var cfg *tls.Config
 	if spec.TLS != nil {
 		var err error
@@ -94,10 +106,45 @@ func runServerChild(raw string) int {
 	}
 	fmt.Fprintln(out, "ready")
 	_ = out.Flush()
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var first, count int
+		if _, err := fmt.Sscanf(in.Text(), "containers %d %d", &first, &count); err != nil {
+			fmt.Fprintf(os.Stderr, "server child: command %q: %v\n", in.Text(), err)
+			return 2
+		}
+		for i := first; i < first+count; i++ {
+			publishContainer(srv, i, false)
+		}
+		fmt.Fprintln(out, "ok", srv.InspectRequests(), srv.Stats().Streams)
+		_ = out.Flush()
+	}
 	_ = srv.Close()
 	return 0
 }
+
+// containerID is the ID of the container numbered i: 64 hex digits, as
+// the daemon writes them.
+func containerID(i int) string {
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(strconv.Itoa(i))))
+}
+
+// publishContainer publishes what `docker run` of the container numbered i
+// shows: its create, its connection to the bridge network (with network)
+// and its start.
+func publishContainer(srv *fakedocker.Server, i int, network bool) {
+	id := containerID(i)
+	attrs := map[string]string{"image": "busybox:1.36", "name": "run-" + strconv.Itoa(i)}
+	srv.Publish(fakedocker.Event{Type: "container", Action: "create", ActorID: id, Attributes: attrs})
+	if network {
+		srv.Publish(fakedocker.Event{Type: "network", Action: "connect", ActorID: bridgeNetworkID,
+			Attributes: map[string]string{"container": id, "name": "bridge", "type": "bridge"}})
+	}
+	srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: id, Attributes: attrs})
+}
+
+// bridgeNetworkID is the ID of the fake daemons' bridge network.
+const bridgeNetworkID = "5c2f1e0b9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
 
 // perChild is how many hosts one server child serves: each costs it a
 // listener and a connection, and the hard limit of open files here is
@@ -108,10 +155,29 @@ const perChild = 5000
 // in host order. Cleanup stops the children.
 func childFleet(tb testing.TB, n int, certs *dockerd.Certs) []string {
 	tb.Helper()
+	urls, _ := startChildren(tb, childSpec{N: n, TLS: certs})
+	return urls
+}
+
+// serverChild is a running server child, and what commands it (see
+// runServerChild).
+type serverChild struct {
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+}
+
+// startChildren starts server children for all.N hosts, each child with
+// all's settings for its share of them, and returns the hosts' URLs, in
+// host order, and the children. Cleanup stops the children.
+func startChildren(tb testing.TB, all childSpec) ([]string, []*serverChild) {
+	tb.Helper()
 	dir := shortDir(tb)
 	var urls []string
-	for first := 0; first < n; first += perChild {
-		spec, err := json.Marshal(childSpec{Dir: dir, First: first, N: min(perChild, n-first), TLS: certs})
+	var children []*serverChild
+	for first := 0; first < all.N; first += perChild {
+		s := all
+		s.Dir, s.First, s.N = dir, first, min(perChild, all.N-first)
+		spec, err := json.Marshal(s)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -145,8 +211,52 @@ func childFleet(tb testing.TB, n int, certs *dockerd.Certs) []string {
 		if !ready {
 			tb.Fatalf("server child for hosts %d..: no ready line (%v)", first, sc.Err())
 		}
+		children = append(children, &serverChild{stdin: stdin, out: sc})
 	}
-	return urls
+	return urls, children
+}
+
+// childState is what a server child answers a command with.
+type childState struct {
+	inspects uint64 // inspect requests received since it started
+	streams  int    // event streams it serves now
+}
+
+// publishContainers makes the child publish the create and start of the
+// containers numbered first to first+count-1 on each of its hosts, and
+// returns its state once they are published.
+func (c *serverChild) publishContainers(tb testing.TB, first, count int) childState {
+	tb.Helper()
+	if _, err := fmt.Fprintf(c.stdin, "containers %d %d\n", first, count); err != nil {
+		tb.Fatal(err)
+	}
+	if !c.out.Scan() {
+		tb.Fatalf("server child: no answer to publish (%v)", c.out.Err())
+	}
+	var st childState
+	if _, err := fmt.Sscanf(c.out.Text(), "ok %d %d", &st.inspects, &st.streams); err != nil {
+		tb.Fatalf("server child: answer %q: %v", c.out.Text(), err)
+	}
+	return st
+}
+
+// waitChildStreams waits until the children serve n event streams in all.
+func waitChildStreams(tb testing.TB, children []*serverChild, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		streams := 0
+		for _, c := range children {
+			streams += c.publishContainers(tb, 0, 0).streams
+		}
+		if streams == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("server children: %d event streams after 3 minutes, want %d", streams, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // openParams lists urls with names h-0, h-1, ... and query options extra

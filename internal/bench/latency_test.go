@@ -62,29 +62,10 @@ func measureLatency(b *testing.B, rate int) []time.Duration {
 	waitStreams(b, srv, latencyHosts)
 	waitUp(b, in, latencyHosts)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the daemons: rate events/s, paced every millisecond
-		defer wg.Done()
-		perSecond := rate / latencyHosts
-		start := time.Now()
-		sent := 0
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			due := int(time.Since(start).Seconds() * float64(perSecond))
-			for ; sent < due; sent++ {
-				srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: "c0ffee",
-					Attributes: map[string]string{"image": "busybox", "name": "lat"}})
-			}
-		}
-	}()
+	stop := pace(rate/latencyHosts, func(int) {
+		srv.Publish(fakedocker.Event{Type: "container", Action: "start", ActorID: "c0ffee",
+			Attributes: map[string]string{"image": "busybox", "name": "lat"}})
+	})
 	lat := make([]time.Duration, 0, rate*int(latencyWindow/time.Second)+1000)
 	buf := make([]abihost.Event, 0, 1024)
 	end := time.Now().Add(latencyWindow)
@@ -101,11 +82,39 @@ func measureLatency(b *testing.B, rate int) []time.Duration {
 			lat = append(lat, time.Duration(now-int64(evts[i].Timestamp)))
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if len(lat) < rate*int(latencyWindow/time.Second)/2 {
 		b.Fatalf("only %d events in %s at %d/s", len(lat), latencyWindow, rate)
 	}
 	slices.Sort(lat)
 	return lat
+}
+
+// pace calls publish(0), publish(1), ... perSecond times a second, checking
+// every millisecond what is due, until the returned stop is called (which
+// returns once publish is no longer called).
+func pace(perSecond int, publish func(i int)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		start := time.Now()
+		sent := 0
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			due := int(time.Since(start).Seconds() * float64(perSecond))
+			for ; sent < due; sent++ {
+				publish(sent)
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

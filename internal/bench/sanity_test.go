@@ -143,3 +143,35 @@ func TestFramedEventsLastUntilTheNextCall(t *testing.T) {
 		t.Fatalf("only %d events checked", checked)
 	}
 }
+
+// The server children of the scale benchmarks publish, on command, the
+// runs of containers on every host they serve and answer their inspects:
+// through the ABI, with enrichment on, each create and start arrives with
+// its container's summary, and each container is inspected once per host
+// (its start finds the cache).
+func TestServerChildRunsContainers(t *testing.T) {
+	buildLibs(t)
+	const hosts, containers = 3, 4
+	urls, children := startChildren(t, childSpec{N: hosts, Inspect: true})
+	p, in := open(t, libs.fleet, withEnrich, openParams(urls, ""))
+	waitUp(t, in, hosts)
+	x, err := in.NewExtractor(requests(t, p, "docker.container.inspected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	// The first container alone, so that its image is cached before the
+	// others ask for it.
+	children[0].publishContainers(t, 0, 1)
+	delivered, inspected := readRuns(t, in, x, 2*hosts)
+	children[0].publishContainers(t, 1, containers-1)
+	d, i := readRuns(t, in, x, 2*hosts*(containers-1))
+	delivered, inspected = delivered+d, inspected+i
+	if delivered != 2*hosts*containers || inspected != delivered {
+		t.Fatalf("%d creates and starts delivered, %d with their summary; want %d, all", delivered, inspected, 2*hosts*containers)
+	}
+	// One inspect per container and host, and one of their image per host.
+	if asked := children[0].publishContainers(t, 0, 0).inspects; asked != hosts*containers+hosts {
+		t.Errorf("the daemons received %d inspects, want %d", asked, hosts*containers+hosts)
+	}
+}

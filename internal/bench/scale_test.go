@@ -73,6 +73,9 @@ const memEvery = time.Second
 //     a read of /proc every second);
 //   - close_ms: plugin_close of the whole fleet.
 //
+// The case unix=1000,containers=100 measures instead what enrichment's
+// cache of container summaries costs (cachedOnce).
+//
 // The plugin's Go runtime returns memory to the system on its own
 // schedule, so the .so's heap is not returned between cases either: run
 // each case in a process of its own (-bench 'Scale/unix=1000$') for
@@ -81,21 +84,31 @@ const memEvery = time.Second
 func BenchmarkScale(b *testing.B) {
 	buildLibs(b)
 	for _, c := range []struct {
-		name string
-		n    int
-		tls  bool
-		cpu  bool
+		name       string
+		n          int
+		tls        bool
+		cpu        bool
+		containers int // > 0: cachedOnce with that many containers per host
 	}{
-		{"unix=1000", 1000, false, true},
-		{"unix=10000", 10000, false, false},
-		{"tls=1000", 1000, true, false},
+		{"unix=1000", 1000, false, true, 0},
+		{"unix=10000", 10000, false, false, 0},
+		{"tls=1000", 1000, true, false, 0},
+		// Not unix=1000/containers=100: -bench 'Scale/unix=1000$' would
+		// run it too, as a sub-benchmark of unix=1000.
+		{"unix=1000,containers=100", 1000, false, false, 100},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			if need := uint64(c.n + 2000); noFileLimit() < need { // the servers are in children
+			// The servers are in children; the inspects of a step of
+			// cachedOnce may hold a connection each.
+			if need := uint64(c.n*(1+min(c.containers, cachedStep)) + 2000); noFileLimit() < need {
 				b.Skipf("needs %d open files, limit %d", need, noFileLimit())
 			}
 			for range b.N {
-				scaleOnce(b, c.n, c.tls, c.cpu)
+				if c.containers > 0 {
+					cachedOnce(b, c.n, c.containers)
+				} else {
+					scaleOnce(b, c.n, c.tls, c.cpu)
+				}
 			}
 		})
 	}
@@ -234,6 +247,15 @@ func goroutinesPerHost(b *testing.B, params string, certs *dockerd.Certs) float6
 		b.Fatal(err)
 	}
 	defer f.Close()
+	waitFleetUp(b, f, len(eps))
+	time.Sleep(time.Second)
+	return float64(runtime.NumGoroutine()-g0) / float64(len(eps))
+}
+
+// waitFleetUp waits until the n hosts of the in-process fleet f are up,
+// recycling its batches meanwhile.
+func waitFleetUp(b *testing.B, f *stream.Fleet, n int) {
+	b.Helper()
 	// Up is read from Stats, not from stream_up events: on 2 cores with
 	// 10,000 hosts connecting at once in this process, some stream_up
 	// events wait past their budget and are reported as lost instead.
@@ -245,11 +267,11 @@ func goroutinesPerHost(b *testing.B, params string, certs *dockerd.Certs) float6
 				up++
 			}
 		}
-		if up == len(eps) {
-			break
+		if up == n {
+			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("in-process fleet: only %d of %d hosts up", up, len(eps))
+			b.Fatalf("in-process fleet: only %d of %d hosts up", up, n)
 		}
 		drain := time.After(100 * time.Millisecond)
 	draining:
@@ -262,8 +284,6 @@ func goroutinesPerHost(b *testing.B, params string, certs *dockerd.Certs) float6
 			}
 		}
 	}
-	time.Sleep(time.Second)
-	return float64(runtime.NumGoroutine()-g0) / float64(len(eps))
 }
 
 // memSample is one reading of this process's memory, in KiB, from
