@@ -110,8 +110,11 @@ func floodRate(b *testing.B, lib string, n int) float64 {
 }
 
 // noEnrich is the init_config that turns enrichment off (it is on by
-// default): the bare event stream.
-const noEnrich = `{"enrich":{"containers":false,"execs":false,"images":false,"daemon":false}}`
+// default): the bare event stream. withEnrich is the default, written out.
+const (
+	noEnrich   = `{"enrich":{"containers":false,"execs":false,"images":false,"daemon":false}}`
+	withEnrich = `{"enrich":{"containers":true,"execs":true,"images":true,"daemon":true}}`
+)
 
 // floodRateConfig is floodRate with an init_config.
 func floodRateConfig(b *testing.B, lib, config string, n int) float64 {
