@@ -213,18 +213,26 @@ func waitUp(tb testing.TB, in *abihost.Instance, n int) {
 	tb.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	up := 0
+	other := map[string]int{} // the fleet's other health events, by action and reason: what went wrong
 	for up < n {
 		if time.Now().After(deadline) {
-			tb.Fatalf("only %d of %d hosts up after 5 minutes", up, n)
+			tb.Fatalf("only %d of %d hosts up after 5 minutes; other health events: %v", up, n, other)
 		}
 		evts, err := in.ReadBatch(nil)
 		if err != nil && !errors.Is(err, abihost.ErrTimeout) {
 			tb.Fatal(err)
 		}
 		for i := range evts {
-			if ev, err := payload.Parse(evts[i].Payload); err == nil && ev.Type() == "dockerfleet" && ev.Action() == "stream_up" {
-				up++
+			ev, err := payload.Parse(evts[i].Payload)
+			if err != nil || ev.Type() != "dockerfleet" {
+				continue
 			}
+			if ev.Action() == "stream_up" {
+				up++
+				continue
+			}
+			reason, _ := ev.Attr("reason")
+			other[ev.Action()+" "+reason]++
 		}
 	}
 }
