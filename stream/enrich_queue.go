@@ -124,6 +124,9 @@ func (e *enricher) drain(done chan struct{}) {
 			return
 		}
 		c, left := e.pending(&e.held[e.head])
+		if c == nil {
+			continue // answered since ready looked
+		}
 		w.leave()
 		if timer == nil {
 			timer = time.NewTimer(left)
@@ -159,7 +162,8 @@ func (e *enricher) ready(h *heldLine) bool {
 	return true
 }
 
-// pending returns a call h waits for, and how long h may still wait.
+// pending returns a call h waits for (nil: none any more), and how long h
+// may still wait.
 func (e *enricher) pending(h *heldLine) (*inspectCall, time.Duration) {
 	left := e.opts.Timeout - time.Since(h.readAt)
 	for _, c := range h.calls {
@@ -172,7 +176,7 @@ func (e *enricher) pending(h *heldLine) (*inspectCall, time.Duration) {
 			return c, left
 		}
 	}
-	return nil, left // not reached: ready(h) was false
+	return nil, left
 }
 
 // finishEnrich waits for the drainer to build the held lines' events, and

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockerfleet/dockerfleet/extract/inspected"
+	"github.com/dockerfleet/dockerfleet/extract/payload"
 	"github.com/dockerfleet/dockerfleet/internal/fakedocker"
 )
 
@@ -122,5 +124,51 @@ func TestEnrichLateFailureReportedOnQuietHost(t *testing.T) {
 	}
 	if got := fmt.Sprint(reasons); reasons[errTooLate.Error()] != 1 || reasons[errCallTimeout.Error()] != 1 {
 		t.Errorf("inspect_failed reports %s, want one enrich timeout, then one call timeout", got)
+	}
+}
+
+// A flood in which every third event is the create of a new container:
+// lines are held and drained all the time, inspects answer while the
+// drainer looks at them, and the events come out in the daemon's order,
+// the creates with their summaries.
+func TestEnrichFloodWithChurn(t *testing.T) {
+	srv := fakedocker.New("churn")
+	t.Cleanup(func() { srv.Close() })
+	srv.SetInspect(fakedocker.InspectOK, 0)
+	srv.SetFloodShape("", 3)
+	srv.Flood(true)
+	o := testOptions()
+	o.PingInterval = -1
+	o.Enrich = Enrich{Containers: true, Execs: true, Images: true, Daemon: true}
+	f := startFleet(t, unixHosts(t, srv, shortTemp(t), "churn", 1), o)
+	var n, creates, inspectedOK int
+	var last int64
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		b := <-f.Batches()
+		for _, ev := range b.Events {
+			p, err := payload.Parse(ev.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Type() == HealthType {
+				continue
+			}
+			if ev.TimeNano < last {
+				t.Fatalf("event %d at %d after one at %d: out of order", n, ev.TimeNano, last)
+			}
+			last = ev.TimeNano
+			n++
+			if p.Action() == "create" {
+				creates++
+				if c, _ := inspected.Decode(p.Context()); c.Container != nil && c.Container.Inspected {
+					inspectedOK++
+				}
+			}
+		}
+		f.Recycle(b)
+	}
+	t.Logf("%d events, %d creates, %d of them with their summary", n, creates, inspectedOK)
+	if creates == 0 || inspectedOK < creates*9/10 {
+		t.Errorf("%d of %d creates with their summary", inspectedOK, creates)
 	}
 }
