@@ -93,8 +93,13 @@ func (e *enricher) drain(done chan struct{}) {
 	w.enter()
 	for {
 		took := false
-		for e.waiting() && e.ready(&e.held[e.head]) {
+		var c *inspectCall // what the first line still held waits for
+		var left time.Duration
+		for e.waiting() {
 			h := &e.held[e.head]
+			if c, left = e.waitingFor(h); c != nil {
+				break
+			}
 			e.draining, e.drainParts = true, h.parts
 			w.handle(h.line, h.st, payload.Extra{Truncated: h.truncated})
 			e.draining, e.drainParts = false, [2][]byte{}
@@ -123,10 +128,6 @@ func (e *enricher) drain(done chan struct{}) {
 			}
 			return
 		}
-		c, left := e.pending(&e.held[e.head])
-		if c == nil {
-			continue // answered since ready looked
-		}
 		w.leave()
 		if timer == nil {
 			timer = time.NewTimer(left)
@@ -143,29 +144,14 @@ func (e *enricher) drain(done chan struct{}) {
 	}
 }
 
-// ready tells whether h's event can be built: its inspects have answered,
-// or it has waited Timeout, or the watcher is stopping.
-func (e *enricher) ready(h *heldLine) bool {
-	if e.ctx.Err() != nil || time.Since(h.readAt) >= e.opts.Timeout {
-		return true
-	}
-	for _, c := range h.calls {
-		if c == nil {
-			continue
-		}
-		select {
-		case <-c.done:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// pending returns a call h waits for (nil: none any more), and how long h
-// may still wait.
-func (e *enricher) pending(h *heldLine) (*inspectCall, time.Duration) {
+// waitingFor returns an inspect h waits for and how long h may still wait
+// for it; nil when h's event can be built: its inspects have answered, or
+// it has waited Timeout, or the watcher is stopping.
+func (e *enricher) waitingFor(h *heldLine) (*inspectCall, time.Duration) {
 	left := e.opts.Timeout - time.Since(h.readAt)
+	if e.ctx.Err() != nil || left <= 0 {
+		return nil, 0
+	}
 	for _, c := range h.calls {
 		if c == nil {
 			continue
