@@ -230,25 +230,8 @@ const idleConnWait = 12 * time.Second
 //   - fill_s: time from the first create to the last start delivered.
 func cachedOnce(b *testing.B, n, containers int) {
 	urls, children := startChildren(b, childSpec{N: n, Inspect: true})
-	p, err := abihost.Load(libs.fleet)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Init(withEnrich); err != nil {
-		b.Fatal(err)
-	}
-	base := sampleMem(b, 3*time.Second, 250*time.Millisecond)
-	in, err := p.Open(openParams(urls, ""))
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, in, base := openIdleFleet(b, withEnrich, openParams(urls, ""), n)
 	defer in.Close()
-	waitUp(b, in, n)
-	// The fleet's first ping round, as in scaleOnce.
-	if err := drainFor(in, idleWindow); err != nil {
-		b.Fatalf("next_batch of the idle fleet: %v", err)
-	}
 	idle := sampleDraining(b, in, idleWindow)
 
 	x, err := in.NewExtractor(requests(b, p, "docker.container.inspected"))

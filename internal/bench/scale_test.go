@@ -125,29 +125,7 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 		config = fmt.Sprintf(`{"tls":{"certDir":%q}}`, certs.Dir)
 	}
 	params := openParams(childFleet(b, n, certs), "")
-
-	p, err := abihost.Load(libs.fleet)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Init(config); err != nil {
-		b.Fatal(err)
-	}
-	base := sampleMem(b, 3*time.Second, 250*time.Millisecond)
-
-	in, err := p.Open(params)
-	if err != nil {
-		b.Fatal(err)
-	}
-	waitUp(b, in, n)
-	// The hosts connected together, so they ping together, one round after
-	// the connect: wait that round out, or the window below sees only the
-	// quiet before the fleet's first pings (its allocations raise the
-	// plugin's heap goal, and RSS with it, for good).
-	if err := drainFor(in, idleWindow); err != nil {
-		b.Fatalf("next_batch of the idle fleet: %v", err)
-	}
+	_, in, base := openIdleFleet(b, config, params, n)
 
 	var stop atomic.Bool
 	done := make(chan error, 1)
@@ -194,6 +172,35 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "close_ms")
 
 	b.ReportMetric(goroutinesPerHost(b, params, certs), "goroutines/host")
+}
+
+// openIdleFleet loads the plugin with config, samples the process's memory
+// (the baseline), opens params and returns once its n hosts are up and
+// their first round of pings is over. The plugin closes with b; the
+// instance is the caller's to close.
+func openIdleFleet(b *testing.B, config, params string, n int) (*abihost.Plugin, *abihost.Instance, []memSample) {
+	p, err := abihost.Load(libs.fleet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	if err := p.Init(config); err != nil {
+		b.Fatal(err)
+	}
+	base := sampleMem(b, 3*time.Second, 250*time.Millisecond)
+	in, err := p.Open(params)
+	if err != nil {
+		b.Fatal(err)
+	}
+	waitUp(b, in, n)
+	// The hosts connected together, so they ping together, one round after
+	// the connect: wait that round out, or a window sampled next sees only
+	// the quiet before the fleet's first pings (its allocations raise the
+	// plugin's heap goal, and RSS with it, for good).
+	if err := drainFor(in, idleWindow); err != nil {
+		b.Fatalf("next_batch of the idle fleet: %v", err)
+	}
+	return p, in, base
 }
 
 // drainFor calls next_batch as Falco does for d, and returns its first
