@@ -406,11 +406,21 @@ func readRuns(tb testing.TB, in *abihost.Instance, x *abihost.Extractor, want in
 // another goroutine calls next_batch as Falco does.
 func sampleDraining(b *testing.B, in *abihost.Instance, window time.Duration) []memSample {
 	b.Helper()
-	var stop atomic.Bool
+	stop := drainInBackground(b, in)
+	samples := sampleMem(b, window, memEvery)
+	stop()
+	return samples
+}
+
+// drainInBackground calls next_batch as Falco's loop does, on a goroutine
+// of its own, until the returned stop is called; stop fails b on an error
+// of next_batch.
+func drainInBackground(b *testing.B, in *abihost.Instance) (stop func()) {
+	var stopped atomic.Bool
 	done := make(chan error, 1)
 	go func() {
 		buf := make([]abihost.Event, 0, 1024)
-		for !stop.Load() {
+		for !stopped.Load() {
 			if _, err := in.ReadBatch(buf); err != nil && !errors.Is(err, abihost.ErrTimeout) {
 				done <- err
 				return
@@ -418,10 +428,10 @@ func sampleDraining(b *testing.B, in *abihost.Instance, window time.Duration) []
 		}
 		done <- nil
 	}()
-	samples := sampleMem(b, window, memEvery)
-	stop.Store(true)
-	if err := <-done; err != nil {
-		b.Fatalf("next_batch of the idle fleet: %v", err)
+	return func() {
+		stopped.Store(true)
+		if err := <-done; err != nil {
+			b.Fatalf("next_batch of the idle fleet: %v", err)
+		}
 	}
-	return samples
 }

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -127,18 +126,7 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 	params := openParams(childFleet(b, n, certs), "")
 	_, in, base := openIdleFleet(b, config, params, n)
 
-	var stop atomic.Bool
-	done := make(chan error, 1)
-	go func() { // Falco's loop on next_batch
-		buf := make([]abihost.Event, 0, 1024)
-		for !stop.Load() {
-			if _, err := in.ReadBatch(buf); err != nil && !errors.Is(err, abihost.ErrTimeout) {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
+	stop := drainInBackground(b, in)
 	c0, t0 := cpuTime(), time.Now()
 	idle := sampleMem(b, idleWindow, memEvery)
 	c1, t1 := cpuTime(), time.Now()
@@ -150,10 +138,7 @@ func scaleOnce(b *testing.B, n int, useTLS, cpu bool) {
 		b.ReportMetric(100*float64(c2-c1)/float64(t2.Sub(t1)), "idle_cpu_%")
 		b.ReportMetric(100*float64(c1-c0)/float64(t1.Sub(t0)), "idle_cpu_sampling_%")
 	}
-	stop.Store(true)
-	if err := <-done; err != nil {
-		b.Fatalf("next_batch of the idle fleet: %v", err)
-	}
+	stop()
 
 	rss0, anon0 := median(base, memSample.rssKiB), median(base, memSample.anonKiB)
 	perHost := func(kib int64) float64 { return float64(kib-rss0) / float64(n) }
