@@ -45,8 +45,17 @@ func (e *enricher) fail(err error) {
 	r.count++
 	r.until = now
 	r.reason = err.Error()
-	arm := !r.timerSet
-	r.timerSet = true
+	r.mu.Unlock()
+	e.scheduleReport()
+}
+
+// scheduleReport arms the timer of reportLater, unless it is armed or no
+// failure is pending.
+func (e *enricher) scheduleReport() {
+	r := &e.report
+	r.mu.Lock()
+	arm := r.count > 0 && !r.timerSet
+	r.timerSet = r.timerSet || arm
 	r.mu.Unlock()
 	if arm {
 		time.AfterFunc(inspectReportInterval, e.reportLater)
@@ -72,13 +81,7 @@ func (e *enricher) reportLater() {
 	e.mu.Lock()
 	e.w.reportFailures()
 	e.mu.Unlock()
-	r.mu.Lock()
-	again := r.count > 0 && !r.timerSet
-	r.timerSet = r.timerSet || again
-	r.mu.Unlock()
-	if again {
-		time.AfterFunc(inspectReportInterval, e.reportLater)
-	}
+	e.scheduleReport()
 }
 
 // reportNow reports the failures gathered, from the watcher's goroutine
